@@ -1,0 +1,64 @@
+// Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
+//
+// Plain configuration structs. Every field has a default; `validate()` names the first field that is out of
+// range, with its value and the allowed range.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace arpipe {
+
+/// Severity of a log message handed to `Config::log`.
+enum class LogLevel { debug, info, warn, error };
+
+/// Receives the library's log messages. The library never prints on its own; without a callback it is silent.
+using LogCallback = std::function<void(LogLevel, const std::string&)>;
+
+/// Concurrency of one run. All threads are TBB workers of one arena; LibTorch's own pools stay at one thread.
+struct ThreadConfig {
+    int threads = 0;  ///< arena size; 0 = the hardware concurrency. Range [0, 1024].
+    int tokens = 0;   ///< live tokens (batches in flight); 0 = 2 x threads + 2. Range [0, 65536].
+    int batch = 4;    ///< segments per token and per model call. Range [1, 1024].
+};
+
+/// How scores become events (see docs/model-contract.md, "From scores to events").
+struct PostConfig {
+    int top_k = 1;                   ///< labels kept per step; 0 keeps all. Range [0, 4096].
+    float threshold = 0.5f;          ///< score at which an event opens. Range (0, 1].
+    float off_threshold = -1.0f;     ///< score below which it closes; < 0 = threshold - 0.15. Range [0, threshold].
+    double min_event_seconds = 0.0;  ///< shorter events are dropped. Range [0, 3600].
+    double min_gap_seconds = 0.0;    ///< shorter gaps between events of one label are bridged. Range [0, 3600].
+
+    /// The closing threshold in effect.
+    [[nodiscard]] float effective_off_threshold() const;
+};
+
+/// Layout of headerless PCM input (`--raw-format`); without it, headerless files are rejected.
+struct RawFormat {
+    enum class Encoding { s16le, s32le, f32le, u8 };
+    Encoding encoding = Encoding::s16le;
+    int sample_rate_hz = 16000;  ///< Range [1000, 768000].
+    int channels = 1;            ///< Range [1, 64].
+};
+
+/// Everything an engine needs. Built by hand, from the CLI, or from a host's own settings.
+struct Config {
+    std::string model_path;  ///< TorchScript file with an arpipe.json description; empty = bundled default.
+    ThreadConfig threads;
+    PostConfig post;
+    std::optional<RawFormat> raw_format;  ///< how to read headerless PCM files.
+    LogCallback log;                      ///< optional; receives the library's messages.
+    LogLevel log_level = LogLevel::warn;  ///< messages below this level are not produced.
+
+    /// Empty when the config is usable, else a message like
+    /// "threads.batch = 0 is not in [1, 1024]".
+    [[nodiscard]] std::string validate() const;
+};
+
+/// Parses "s16le:16000:1" (encoding:rate:channels) into a RawFormat; nullopt and a message on error.
+[[nodiscard]] std::optional<RawFormat> parse_raw_format(const std::string& text, std::string* error);
+
+}  // namespace arpipe

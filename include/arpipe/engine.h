@@ -1,0 +1,133 @@
+// Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
+//
+// arpipe::Engine: audio in, timestamped tags out, through one TBB pipeline
+// (decode/segment -> features -> inference -> events).
+//
+// Thread-safety contract
+//   * `Engine::load` builds an engine; after that the engine is immutable. One engine may be shared by any
+//     number of threads, and `run` may be called from several threads at once: each call makes its own TBB
+//     arena of `threads` workers and its own per-run state. Two engines in one process are independent.
+//   * A run uses exactly the threads of its arena (the calling thread is one of them); LibTorch's intra-op
+//     and inter-op pools are held at one thread on every worker, and no other library starts a pool.
+//   * Sink callbacks of one run come from one thread at a time, in input order, then time order.
+//   * To cancel, set the `std::atomic<bool>` named in RunOptions from any thread; the run stops taking new
+//     audio, finishes what is in flight, and reports every unfinished input as an error with code
+//     `cancelled`.
+//
+// Usage
+//   arpipe::Config config;
+//   config.model_path = "data/models/tagger.pt";
+//   auto loaded = arpipe::Engine::load(config);
+//   if (!loaded.engine) { std::cerr << loaded.error << '\n'; return 2; }
+//   auto writer = arpipe::make_writer(arpipe::OutputFormat::jsonl, std::cout);
+//   arpipe::RunStats stats = loaded.engine->run(arpipe::expand_paths({"a.wav", "dir/"}), *writer);
+//   return stats.files_failed == 0 ? 0 : 1;
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arpipe/config.h"
+#include "arpipe/result.h"
+
+namespace arpipe {
+
+/// What a model expects and emits, read from its arpipe.json (docs/model-contract.md).
+struct ModelInfo {
+    std::string path;
+    std::string name;
+    std::string description;
+    int sample_rate_hz = 0;
+    std::string input_kind;       ///< "log_mel" or "waveform"
+    int n_fft = 0, win_length = 0, hop_length = 0, n_mels = 0;
+    double f_min_hz = 0, f_max_hz = 0;
+    std::string mel_scale;        ///< "htk" or "slaney"
+    std::string mel_norm;         ///< "none" or "slaney"
+    double power = 2.0;
+    double log_offset = 1e-6;
+    double segment_seconds = 0, hop_seconds = 0;
+    std::int64_t segment_samples = 0, hop_samples = 0;
+    std::string output_kind;      ///< "clip" or "frames"
+    double frame_hop_seconds = 0; ///< frames only
+    std::string activation;       ///< "softmax", "sigmoid" or "none"
+    std::vector<std::string> labels;
+    std::string description_json; ///< the arpipe.json text as stored in the model
+};
+
+/// One input: a file path, or PCM samples held by the host.
+struct Input {
+    std::string name;                ///< the path, or a name for an in-memory input
+    std::vector<float> samples;      ///< interleaved PCM in [-1, 1] (in-memory inputs only)
+    int sample_rate_hz = 0;          ///< in-memory inputs only
+    int channels = 0;                ///< in-memory inputs only
+    bool in_memory = false;
+    std::string problem;             ///< set by expand_paths when the input cannot be read at all
+
+    static Input file(std::string path);
+    static Input pcm(std::string name, std::vector<float> interleaved, int sample_rate_hz, int channels);
+};
+
+/// Expands paths into inputs: files as given, directories walked recursively in sorted order keeping audio
+/// extensions only (wav, flac, ogg, oga, opus, mp3, aif, aiff, au, caf, w64, raw, pcm); directory symlinks are
+/// not followed, so symlink loops cannot recur. A path that does not exist stays an input and gets a
+/// `not_found` error record when the run reaches it.
+[[nodiscard]] std::vector<Input> expand_paths(const std::vector<std::string>& paths);
+
+/// Per-call settings of `Engine::run`.
+struct RunOptions {
+    const std::atomic<bool>* cancel = nullptr;  ///< set to true (from any thread) to stop the run
+    std::optional<ThreadConfig> threads;        ///< overrides the engine's ThreadConfig for this run
+};
+
+/// Everything one input produced, for `Engine::process_file`.
+struct FileResult {
+    std::vector<Event> events;
+    std::optional<FileSummary> summary;  ///< set when the input was processed to its end
+    std::optional<FileError> error;      ///< set when it failed
+};
+
+class Engine;
+
+/// What `Engine::load` returns: an engine, or an error message naming the problem.
+struct [[nodiscard]] LoadResult {
+    std::shared_ptr<const Engine> engine;
+    ErrorCode code = ErrorCode::internal;  ///< bad_config or bad_model when `engine` is null
+    std::string error;
+};
+
+class Engine {
+public:
+    /// Validates the config, loads the model and its description, and runs it once on a zero batch to check
+    /// the output shape. Never throws for bad input; the message says which field or file is wrong.
+    static LoadResult load(const Config& config);
+
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    /// Processes `inputs` through the pipeline, streaming records to `sink`. Every input ends in exactly one
+    /// `on_summary` or `on_error`. Safe to call concurrently on one engine.
+    RunStats run(const std::vector<Input>& inputs, Sink& sink, const RunOptions& options = {}) const;
+
+    /// Convenience: one file, results collected in memory.
+    [[nodiscard]] FileResult process_file(const std::string& path) const;
+
+    [[nodiscard]] const ModelInfo& model() const noexcept;
+    [[nodiscard]] const Config& config() const noexcept;
+
+    struct Impl;
+
+private:
+    explicit Engine(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+/// The path of the bundled default model: $ARPIPE_MODEL if set, else the build tree's or the install
+/// prefix's share/arpipe/models/tagger.pt, whichever exists.
+[[nodiscard]] std::string default_model_path();
+
+}  // namespace arpipe

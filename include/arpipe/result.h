@@ -1,0 +1,130 @@
+// Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
+//
+// What a run produces: events, one terminal record per input (a summary or an error), progress, and the
+// writers that turn them into JSON Lines, CSV or a table.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace arpipe {
+
+/// Why an input or a model failed. Stable names (see `to_string`) appear in every output format.
+enum class ErrorCode {
+    not_found,           ///< the path does not exist
+    not_a_file,          ///< a directory, device or other non-regular file given as an input
+    permission_denied,   ///< the file exists but cannot be opened for reading
+    empty_file,          ///< zero bytes, or a valid header with no audio frames
+    unsupported_format,  ///< libsndfile does not recognise the container or codec
+    bad_header,          ///< a recognised container whose header is inconsistent
+    bad_sample_rate,     ///< rate outside [1000, 768000] Hz
+    too_many_channels,   ///< more than 64 channels
+    bad_samples,         ///< NaN or infinite sample values
+    read_failed,         ///< decoding failed part way through the data
+    model_output,        ///< the model returned NaN/Inf or a wrong shape for this input
+    cancelled,           ///< the run was cancelled before this input finished
+    internal,            ///< a bug: please report it
+    bad_config,          ///< the configuration is out of range (load time only)
+    bad_model,           ///< the model file or its description is unusable (load time only)
+};
+
+/// The stable lower-case name of a code, e.g. "unsupported_format".
+[[nodiscard]] std::string_view to_string(ErrorCode code) noexcept;
+
+/// One detected event: `label` active over [start_seconds, end_seconds) of input `file_index`.
+struct Event {
+    std::size_t file_index = 0;
+    std::string file;          ///< the input's name as given (path, or the name of an in-memory input)
+    std::string label;
+    int label_index = 0;
+    double start_seconds = 0;
+    double end_seconds = 0;
+    float score = 0;           ///< mean score over the event's steps
+    float peak = 0;            ///< highest score over the event's steps
+};
+
+/// The terminal record of an input that was processed to its end.
+struct FileSummary {
+    std::size_t file_index = 0;
+    std::string file;
+    double duration_seconds = 0;  ///< decoded audio length
+    std::int64_t segments = 0;    ///< model windows run
+    std::int64_t events = 0;      ///< events emitted for this file
+    int source_rate_hz = 0;
+    int source_channels = 0;
+};
+
+/// The terminal record of an input that failed. Events emitted before a mid-file failure stay valid.
+struct FileError {
+    std::size_t file_index = 0;
+    std::string file;
+    ErrorCode code = ErrorCode::internal;
+    std::string message;  ///< lower-case, names the problem and the offending value
+};
+
+/// Progress of a run, reported from the output stage after each batch.
+struct Progress {
+    std::size_t files_done = 0;
+    std::size_t files_total = 0;
+    std::int64_t segments_done = 0;
+    double audio_seconds_done = 0;
+    double wall_seconds = 0;
+};
+
+/// Receives a run's results. Calls come from one thread at a time, in input order and, within an input,
+/// in time order; each input gets exactly one `on_summary` or one `on_error`, last.
+class Sink {
+public:
+    virtual ~Sink() = default;
+    virtual void on_event(const Event& event) = 0;
+    virtual void on_summary(const FileSummary& summary) = 0;
+    virtual void on_error(const FileError& error) = 0;
+    virtual void on_progress(const Progress& /*progress*/) {}
+    /// Called once after the last input's record.
+    virtual void on_finish() {}
+};
+
+/// Per-stage time of a run, summed over all workers, and the bounds the pipeline kept.
+struct StageTimes {
+    double decode_seconds = 0;    ///< serial input filter: decode, resample, segment
+    double features_seconds = 0;  ///< parallel: log-mel or waveform copy
+    double infer_seconds = 0;     ///< parallel: model calls and activation
+    double output_seconds = 0;    ///< serial output filter: events and sink calls
+};
+
+/// What a run did, for benchmarks, tests and the CLI's closing line.
+struct RunStats {
+    std::size_t files_ok = 0;
+    std::size_t files_failed = 0;
+    std::size_t files_not_started = 0;  ///< left unprocessed by cancellation (each still got an error record)
+    std::int64_t segments = 0;
+    std::int64_t tokens = 0;
+    double audio_seconds = 0;
+    double wall_seconds = 0;
+    double cpu_seconds = 0;          ///< process user+system time during the run
+    int threads = 0;                 ///< arena size used
+    int token_limit = 0;             ///< live-token bound used
+    int max_live_tokens = 0;         ///< highest number of tokens seen in flight at once
+    int max_serial_concurrency = 0;  ///< highest number of threads seen inside one serial filter (must be 1)
+    bool cancelled = false;
+    StageTimes stage;
+    std::vector<double> token_seconds_features;  ///< per-token time in the features filter
+    std::vector<double> token_seconds_infer;     ///< per-token time in the inference filter
+};
+
+/// Output formats of the bundled writers.
+enum class OutputFormat { jsonl, csv, table };
+
+/// Parses "jsonl", "json", "csv" or "table".
+[[nodiscard]] bool parse_output_format(std::string_view text, OutputFormat* out);
+
+/// A Sink that writes records to `out` as they arrive (flushing after each input's terminal record).
+/// JSON Lines: one object per line with "type": "event" | "summary" | "error".
+[[nodiscard]] std::unique_ptr<Sink> make_writer(OutputFormat format, std::ostream& out);
+
+}  // namespace arpipe

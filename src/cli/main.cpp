@@ -1,0 +1,270 @@
+// Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
+//
+// The `arpipe` command: parse flags -> Config -> Engine -> writer. Nothing here knows about threads,
+// tensors or DSP.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "arpipe/engine.h"
+#include "arpipe/version.h"
+#include "progress.h"
+
+namespace {
+
+// Exit codes, documented in README.md and `arpipe --help`.
+constexpr int kExitOk = 0;           // every input processed
+constexpr int kExitSomeFailed = 1;   // at least one input got an error record
+constexpr int kExitUsage = 2;        // bad flags, bad config, or the model could not be loaded
+constexpr int kExitOutput = 3;       // the output file could not be written
+constexpr int kExitInterrupted = 130;  // SIGINT/SIGTERM: stopped early, completed records were kept
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_signal(int) {
+    if (g_stop.exchange(true)) _exit(kExitInterrupted);  // a second signal: leave at once
+}
+
+void install_signal_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+}
+
+const char* kExitCodesHelp =
+    "Exit codes: 0 all inputs processed; 1 some inputs failed (each has an error record); "
+    "2 usage, config or model error; 3 the output could not be written; 130 interrupted (SIGINT/SIGTERM).";
+
+struct RunFlags {
+    std::vector<std::string> inputs;
+    std::string files_from;
+    std::string model;
+    std::string format = "jsonl";
+    std::string out;
+    std::string raw_format;
+    int threads = 0;
+    int tokens = 0;
+    int batch = 4;
+    int top_k = 1;
+    float threshold = 0.5f;
+    float off_threshold = -1.0f;
+    double min_event = 0.0;
+    double min_gap = 0.0;
+    bool quiet = false;
+    int verbose = 0;
+};
+
+std::shared_ptr<spdlog::logger> make_cli_logger() {
+    auto logger = spdlog::stderr_color_mt("arpipe-cli");
+    logger->set_pattern("arpipe: %^%l%$: %v");
+    return logger;
+}
+
+arpipe::Config make_config(const RunFlags& f, const std::shared_ptr<spdlog::logger>& logger) {
+    arpipe::Config c;
+    c.model_path = f.model;
+    c.threads.threads = f.threads;
+    c.threads.tokens = f.tokens;
+    c.threads.batch = f.batch;
+    c.post.top_k = f.top_k;
+    c.post.threshold = f.threshold;
+    c.post.off_threshold = f.off_threshold;
+    c.post.min_event_seconds = f.min_event;
+    c.post.min_gap_seconds = f.min_gap;
+    c.log_level = f.verbose >= 2 ? arpipe::LogLevel::debug : f.verbose == 1 ? arpipe::LogLevel::info : arpipe::LogLevel::warn;
+    if (f.quiet) c.log_level = arpipe::LogLevel::error;
+    c.log = [logger](arpipe::LogLevel level, const std::string& msg) {
+        static constexpr spdlog::level::level_enum map[] = {spdlog::level::debug, spdlog::level::info,
+                                                             spdlog::level::warn, spdlog::level::err};
+        logger->log(map[static_cast<int>(level)], msg);
+    };
+    return c;
+}
+
+bool read_list(const std::string& from, std::vector<std::string>& out, std::string* error) {
+    std::ifstream file;
+    std::istream* in = &std::cin;
+    if (from != "-") {
+        file.open(from);
+        if (!file) {
+            *error = "cannot read the list file " + from;
+            return false;
+        }
+        in = &file;
+    }
+    std::string line;
+    while (std::getline(*in, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (!line.empty()) out.push_back(line);
+    }
+    return true;
+}
+
+int cmd_run(const RunFlags& f) {
+    auto logger = make_cli_logger();
+    arpipe::OutputFormat format{};
+    if (!arpipe::parse_output_format(f.format, &format)) {
+        logger->error("--format {} is not one of: jsonl, csv, table", f.format);
+        return kExitUsage;
+    }
+    arpipe::Config config = make_config(f, logger);
+    if (!f.raw_format.empty()) {
+        std::string why;
+        config.raw_format = arpipe::parse_raw_format(f.raw_format, &why);
+        if (!config.raw_format) {
+            logger->error("--raw-format: {}", why);
+            return kExitUsage;
+        }
+    }
+    std::vector<std::string> paths = f.inputs;
+    if (!f.files_from.empty()) {
+        std::string why;
+        if (!read_list(f.files_from, paths, &why)) {
+            logger->error("{}", why);
+            return kExitUsage;
+        }
+    }
+    if (paths.empty()) {
+        logger->error("no inputs: give files or directories, or --files-from LIST");
+        return kExitUsage;
+    }
+
+    auto loaded = arpipe::Engine::load(config);
+    if (!loaded.engine) {
+        logger->error("{}", loaded.error);
+        return kExitUsage;
+    }
+    const std::vector<arpipe::Input> inputs = arpipe::expand_paths(paths);
+
+    // --out: write to a temporary file beside the target, rename when the run has ended.
+    std::ofstream file;
+    std::string tmp;
+    if (!f.out.empty()) {
+        tmp = f.out + ".tmp." + std::to_string(::getpid());
+        file.open(tmp, std::ios::out | std::ios::trunc);
+        if (!file) {
+            logger->error("cannot write {}", tmp);
+            return kExitOutput;
+        }
+    }
+    std::ostream& out = f.out.empty() ? std::cout : file;
+    auto writer = arpipe::make_writer(format, out);
+    arpipe::cli::ProgressSink sink(*writer, !f.quiet && isatty(STDERR_FILENO) != 0);
+
+    install_signal_handlers();
+    arpipe::RunOptions options;
+    options.cancel = &g_stop;
+    const arpipe::RunStats stats = loaded.engine->run(inputs, sink, options);
+    out.flush();
+
+    if (!f.out.empty()) {
+        file.close();
+        std::error_code ec;
+        if (!file || (std::filesystem::rename(tmp, f.out, ec), ec)) {
+            logger->error("cannot write {}: {}", f.out, ec ? ec.message() : "write failed");
+            return kExitOutput;
+        }
+    }
+    if (!f.quiet) {
+        const double speed = stats.wall_seconds > 0 ? stats.audio_seconds / stats.wall_seconds : 0.0;
+        std::fprintf(stderr, "arpipe: %zu ok, %zu failed, %.1f s of audio in %.2f s (%.1fx real time, %d threads)\n",
+                     stats.files_ok, stats.files_failed, stats.audio_seconds, stats.wall_seconds, speed, stats.threads);
+    }
+    if (stats.cancelled) {
+        std::fprintf(stderr, "arpipe: interrupted; %zu input(s) not processed:\n", sink.not_processed().size());
+        for (const auto& name : sink.not_processed()) std::fprintf(stderr, "  %s\n", name.c_str());
+        return kExitInterrupted;
+    }
+    return stats.files_failed == 0 ? kExitOk : kExitSomeFailed;
+}
+
+int cmd_info(const std::string& model_path, bool as_json) {
+    auto logger = make_cli_logger();
+    arpipe::Config config;
+    config.model_path = model_path;
+    config.threads.batch = 1;
+    auto loaded = arpipe::Engine::load(config);
+    if (!loaded.engine) {
+        logger->error("{}", loaded.error);
+        return kExitUsage;
+    }
+    const arpipe::ModelInfo& m = loaded.engine->model();
+    if (as_json) {
+        std::cout << nlohmann::json::parse(m.description_json).dump(2) << '\n';
+        return kExitOk;
+    }
+    std::cout << "model        " << m.path << '\n'
+              << "name         " << m.name << (m.description.empty() ? "" : " - " + m.description) << '\n'
+              << "sample rate  " << m.sample_rate_hz << " Hz\n"
+              << "input        " << m.input_kind;
+    if (m.input_kind == "log_mel")
+        std::cout << " (n_fft " << m.n_fft << ", win " << m.win_length << ", hop " << m.hop_length << ", " << m.n_mels
+                  << " mels " << m.f_min_hz << "-" << m.f_max_hz << " Hz, " << m.mel_scale << " scale, norm "
+                  << m.mel_norm << ", power " << m.power << ", log offset " << m.log_offset << ")";
+    std::cout << '\n'
+              << "segment      " << m.segment_seconds << " s, hop " << m.hop_seconds << " s\n"
+              << "output       " << m.output_kind;
+    if (m.output_kind == "frames") std::cout << " (frame hop " << m.frame_hop_seconds << " s)";
+    std::cout << ", activation " << m.activation << '\n' << "labels       ";
+    for (std::size_t i = 0; i < m.labels.size(); ++i) std::cout << (i ? ", " : "") << m.labels[i];
+    std::cout << '\n';
+    return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"arpipe: audio files to timestamped tags with a TorchScript model.\n"
+                 "Decode -> features -> inference -> events, in one TBB pipeline.",
+                 "arpipe"};
+    app.footer(kExitCodesHelp);
+    app.set_version_flag("--version", std::string("arpipe ") + arpipe::version_string());
+    app.require_subcommand(1);
+
+    RunFlags f;
+    CLI::App* run = app.add_subcommand("run", "Tag audio files; records stream to stdout (or --out) as they are ready.");
+    run->footer(kExitCodesHelp);
+    run->add_option("inputs", f.inputs, "Audio files or directories (walked recursively, sorted, audio extensions only)");
+    run->add_option("--files-from", f.files_from, "Read input paths from LIST, one per line ('-' = stdin)");
+    run->add_option("-m,--model", f.model, "TorchScript model with an arpipe.json description (default: the bundled tagger, or $ARPIPE_MODEL)");
+    run->add_option("-f,--format", f.format, "Output format: jsonl (one JSON object per line), csv, or table")->capture_default_str();
+    run->add_option("-o,--out", f.out, "Write records to FILE (via a temporary file renamed when complete) instead of stdout");
+    run->add_option("-j,--threads", f.threads, "Worker threads (TBB arena size); 0 = all hardware threads")->capture_default_str()->check(CLI::Range(0, 1024));
+    run->add_option("--tokens", f.tokens, "Batches in flight at once (bounds memory); 0 = 2 x threads + 2")->capture_default_str()->check(CLI::Range(0, 65536));
+    run->add_option("--batch", f.batch, "Segments per model call")->capture_default_str()->check(CLI::Range(1, 1024));
+    run->add_option("--top-k", f.top_k, "Labels kept per segment or frame; 0 = all (multi-label models)")->capture_default_str()->check(CLI::Range(0, 4096));
+    run->add_option("--threshold", f.threshold, "Score at which an event opens")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+    run->add_option("--off-threshold", f.off_threshold, "Score below which an event closes; -1 = threshold - 0.15")->capture_default_str();
+    run->add_option("--min-event", f.min_event, "Drop events shorter than this many seconds")->capture_default_str()->check(CLI::Range(0.0, 3600.0));
+    run->add_option("--min-gap", f.min_gap, "Bridge gaps shorter than this many seconds between events of one label")->capture_default_str()->check(CLI::Range(0.0, 3600.0));
+    run->add_option("--raw-format", f.raw_format, "Read .raw/.pcm files as headerless PCM ENCODING:RATE:CHANNELS (s16le, s32le, f32le, u8), e.g. s16le:16000:1");
+    run->add_flag("-q,--quiet", f.quiet, "No progress line, no closing summary, errors only");
+    run->add_flag("-v,--verbose", f.verbose, "More log messages on stderr (-vv for debug)");
+
+    std::string info_model;
+    bool info_json = false;
+    CLI::App* info = app.add_subcommand("info", "Show what a model expects and emits (its arpipe.json)");
+    info->add_option("model", info_model, "Model file (default: the bundled tagger)");
+    info->add_flag("--json", info_json, "Print the raw arpipe.json");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return code == 0 ? kExitOk : kExitUsage;
+    }
+    if (run->parsed()) return cmd_run(f);
+    if (info->parsed()) return cmd_info(info_model, info_json);
+    return kExitUsage;
+}

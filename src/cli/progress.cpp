@@ -1,0 +1,48 @@
+// Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
+#include "progress.h"
+
+namespace arpipe::cli {
+
+void ProgressSink::clear_line() {
+    if (!line_shown_) return;
+    std::fputs("\r\033[K", stderr);
+    std::fflush(stderr);
+    line_shown_ = false;
+}
+
+void ProgressSink::on_event(const Event& e) {
+    clear_line();
+    inner_.on_event(e);
+}
+
+void ProgressSink::on_summary(const FileSummary& s) {
+    clear_line();
+    inner_.on_summary(s);
+}
+
+void ProgressSink::on_error(const FileError& e) {
+    clear_line();
+    ++failed_;
+    if (e.code == ErrorCode::cancelled) not_processed_.push_back(e.file);
+    inner_.on_error(e);
+}
+
+void ProgressSink::on_progress(const Progress& p) {
+    inner_.on_progress(p);
+    if (!show_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_draw_ < std::chrono::milliseconds(200)) return;
+    last_draw_ = now;
+    const double speed = p.wall_seconds > 0 ? p.audio_seconds_done / p.wall_seconds : 0.0;
+    std::fprintf(stderr, "\r\033[K[%zu/%zu files] %.1f s of audio, %.1fx real time", p.files_done, p.files_total,
+                 p.audio_seconds_done, speed);
+    std::fflush(stderr);
+    line_shown_ = true;
+}
+
+void ProgressSink::on_finish() {
+    clear_line();
+    inner_.on_finish();
+}
+
+}  // namespace arpipe::cli

@@ -1,0 +1,139 @@
+// Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
+//
+// Loading an engine: config check, model and description, feature plan, warm-up. The pipeline itself is in
+// run.cpp.
+#include "arpipe/engine.h"
+
+#include <spdlog/logger.h>
+#include <spdlog/sinks/base_sink.h>
+
+#include <fstream>
+#include <mutex>
+
+#include "engine_impl.h"
+#include "stages/failure.h"
+#include "stages/model_info.h"
+
+namespace arpipe {
+namespace {
+
+/// Forwards spdlog records to the host's callback; no global registry is touched.
+class CallbackSink final : public spdlog::sinks::base_sink<std::mutex> {
+public:
+    explicit CallbackSink(LogCallback cb) : cb_(std::move(cb)) {}
+
+protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        LogLevel level = LogLevel::info;
+        if (msg.level <= spdlog::level::debug) level = LogLevel::debug;
+        else if (msg.level == spdlog::level::warn) level = LogLevel::warn;
+        else if (msg.level >= spdlog::level::err) level = LogLevel::error;
+        cb_(level, std::string(msg.payload.data(), msg.payload.size()));
+    }
+    void flush_() override {}
+
+private:
+    LogCallback cb_;
+};
+
+std::shared_ptr<spdlog::logger> make_logger(const Config& config) {
+    std::vector<spdlog::sink_ptr> sinks;
+    if (config.log) sinks.push_back(std::make_shared<CallbackSink>(config.log));
+    auto logger = std::make_shared<spdlog::logger>("arpipe", sinks.begin(), sinks.end());
+    static constexpr spdlog::level::level_enum levels[] = {spdlog::level::debug, spdlog::level::info,
+                                                            spdlog::level::warn, spdlog::level::err};
+    logger->set_level(config.log ? levels[static_cast<int>(config.log_level)] : spdlog::level::off);
+    return logger;
+}
+
+}  // namespace
+
+std::string blas_in_use() {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+        if (line.find("openblas-pthread") != std::string::npos) return "openblas-pthread (starts its own threads)";
+        if (line.find("openblas-openmp") != std::string::npos) return "openblas-openmp (starts its own threads)";
+        if (line.find("openblas-serial") != std::string::npos) return "openblas-serial";
+        if (line.find("/blas/libblas.so") != std::string::npos) return "reference blas (slow)";
+    }
+    return "unknown";
+}
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+const ModelInfo& Engine::model() const noexcept { return impl_->model->info(); }
+const Config& Engine::config() const noexcept { return impl_->config; }
+
+LoadResult Engine::load(const Config& config) {
+    LoadResult result;
+    if (std::string why = config.validate(); !why.empty()) {
+        result.code = ErrorCode::bad_config;
+        result.error = why;
+        return result;
+    }
+    auto impl = std::make_unique<Impl>();
+    impl->config = config;
+    if (impl->config.model_path.empty()) impl->config.model_path = default_model_path();
+    impl->log = make_logger(impl->config);
+    try {
+        impl->model = Model::load(impl->config.model_path);
+        const ModelInfo& info = impl->model->info();
+        std::vector<std::int64_t> item_shape;
+        if (info.input_kind == "log_mel") {
+            impl->logmel = std::make_unique<LogMel>(log_mel_params(info));
+            const std::int64_t frames = impl->logmel->frames(info.segment_samples);
+            item_shape = {info.n_mels, frames};
+            std::vector<float> zeros(static_cast<std::size_t>(info.segment_samples), 0.0f);
+            impl->silent_features.resize(static_cast<std::size_t>(info.n_mels * frames));
+            auto scratch = impl->logmel->make_scratch();
+            impl->logmel->compute(zeros.data(), info.segment_samples, impl->silent_features.data(), *scratch);
+        } else {
+            item_shape = {info.segment_samples};
+        }
+        impl->item_size = 1;
+        for (auto d : item_shape) impl->item_size *= static_cast<std::size_t>(d);
+        impl->steps = impl->model->prepare(item_shape, config.threads.batch);
+        impl->activation = parse_activation(info.activation);
+        impl->log->info("model {} ({}): {} Hz, {} input, {} output, {} labels, segment {} s / hop {} s", info.name,
+                        info.path, info.sample_rate_hz, info.input_kind, info.output_kind, info.labels.size(),
+                        info.segment_seconds, info.hop_seconds);
+        const std::string blas = blas_in_use();
+        if (blas.find("threads") != std::string::npos || blas.find("slow") != std::string::npos)
+            impl->log->warn("blas library in use: {}; install libopenblas0-serial", blas);
+    } catch (const Failure& f) {
+        result.code = f.code();
+        result.error = f.what();
+        return result;
+    } catch (const std::exception& e) {
+        result.code = ErrorCode::bad_model;
+        result.error = std::string("cannot load the model: ") + e.what();
+        return result;
+    }
+    result.engine = std::shared_ptr<const Engine>(new Engine(std::move(impl)));
+    return result;
+}
+
+RunStats Engine::run(const std::vector<Input>& inputs, Sink& sink, const RunOptions& options) const {
+    return run_pipeline(*impl_, inputs, sink, options);
+}
+
+FileResult Engine::process_file(const std::string& path) const {
+    class Collect final : public Sink {
+    public:
+        explicit Collect(FileResult& r) : r_(r) {}
+        void on_event(const Event& e) override { r_.events.push_back(e); }
+        void on_summary(const FileSummary& s) override { r_.summary = s; }
+        void on_error(const FileError& e) override { r_.error = e; }
+
+    private:
+        FileResult& r_;
+    };
+    FileResult result;
+    Collect sink(result);
+    [[maybe_unused]] const RunStats stats = run({Input::file(path)}, sink);
+    return result;
+}
+
+}  // namespace arpipe

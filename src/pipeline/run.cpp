@@ -1,0 +1,400 @@
+// Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
+//
+// One run: a tbb::parallel_pipeline inside a task_arena of the run's size.
+//
+//   produce (serial_in_order)   open, validate, decode, resample, segment into tokens of `batch` segments
+//   features (parallel)         log-mel per segment, on per-thread FFTW buffers
+//   infer (parallel)            one model call per token, activation, top-k
+//   consume (serial_in_order)   events with hysteresis, records to the sink, progress
+//
+// Every thread of a run is a worker of its arena; an observer pins LibTorch's pools to one thread on each
+// worker as it enters. This file and nothing else under src/ creates threads (through TBB).
+#include <spdlog/logger.h>
+#include <sys/resource.h>
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/global_control.h>
+#include <tbb/parallel_pipeline.h>
+#include <tbb/task_arena.h>
+#include <tbb/task_scheduler_observer.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <thread>
+
+#include "engine_impl.h"
+#include "stages/decode.h"
+#include "stages/failure.h"
+#include "stages/segment.h"
+#include "token.h"
+
+namespace arpipe {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+double cpu_seconds_now() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+/// Pins LibTorch's intra-op pool to one thread on every worker that joins the arena.
+class TorchPinObserver final : public tbb::task_scheduler_observer {
+public:
+    explicit TorchPinObserver(tbb::task_arena& arena) : tbb::task_scheduler_observer(arena) { observe(true); }
+    ~TorchPinObserver() override { observe(false); }
+    void on_scheduler_entry(bool /*is_worker*/) override { pin_torch_threads(); }
+};
+
+/// Counts threads inside a serial filter, to prove it never runs concurrently.
+class SerialProbe {
+public:
+    class Scope {
+    public:
+        explicit Scope(SerialProbe& p) : p_(p) {
+            const int now = ++p_.inside_;
+            int seen = p_.max_.load();
+            while (now > seen && !p_.max_.compare_exchange_weak(seen, now)) {}
+        }
+        ~Scope() { --p_.inside_; }
+        Scope(const Scope&) = delete;
+        Scope& operator=(const Scope&) = delete;
+
+    private:
+        SerialProbe& p_;
+    };
+    [[nodiscard]] int max() const { return max_.load(); }
+
+private:
+    std::atomic<int> inside_{0};
+    std::atomic<int> max_{0};
+};
+
+class PipelineRun {
+public:
+    PipelineRun(const Engine::Impl& engine, const std::vector<Input>& inputs, Sink& sink, const RunOptions& options,
+                int batch)
+        : e_(engine),
+          info_(engine.model->info()),
+          inputs_(inputs),
+          sink_(sink),
+          options_(options),
+          batch_(batch),
+          pool_(batch, static_cast<std::size_t>(info_.segment_samples), engine.logmel ? engine.item_size : 0),
+          tracker_(info_.labels.size(), engine.config.post) {
+        progress_.files_total = inputs.size();
+    }
+
+    /// Serial input filter: the next token, or nullptr when every input has its record.
+    std::unique_ptr<Token> produce(tbb::flow_control& fc) {
+        SerialProbe::Scope probe(input_probe_);
+        const auto t0 = Clock::now();
+        if (!cancelled_ && options_.cancel != nullptr && options_.cancel->load(std::memory_order_relaxed))
+            cancelled_ = true;
+        std::unique_ptr<Token> tok;
+        if (decoder_ == nullptr) {
+            if (next_input_ >= inputs_.size()) {
+                fc.stop();
+                return nullptr;
+            }
+            current_ = next_input_++;
+            tok = pool_.acquire(current_);
+            open_current(*tok);
+        } else {
+            tok = pool_.acquire(current_);
+            if (cancelled_) {
+                tok->fail(ErrorCode::cancelled, "the run was cancelled part way through this input");
+                close_current();
+            }
+        }
+        if (!tok->failed) fill(*tok);
+        stats_.stage.decode_seconds += seconds_since(t0);
+        return tok;
+    }
+
+    /// Parallel: features for each segment of the token (log_mel models).
+    void features(Token& tok) const {
+        if (tok.count == 0 || !e_.logmel) return;
+        const auto t0 = Clock::now();
+        auto& scratch = scratch_.local();
+        if (!scratch) scratch = e_.logmel->make_scratch();
+        const std::size_t S = static_cast<std::size_t>(info_.segment_samples);
+        for (int i = 0; i < tok.count; ++i)
+            e_.logmel->compute(tok.audio.data() + i * S, info_.segment_samples, tok.features.data() + i * e_.item_size,
+                               *scratch);
+        for (int i = tok.count; i < batch_; ++i)
+            std::copy(e_.silent_features.begin(), e_.silent_features.end(), tok.features.begin() + i * e_.item_size);
+        tok.features_seconds = seconds_since(t0);
+    }
+
+    /// Parallel: the model call, activation and top-k.
+    void infer(Token& tok) const {
+        if (tok.count == 0) return;
+        const auto t0 = Clock::now();
+        try {
+            const float* input = e_.logmel ? tok.features.data() : tok.audio.data();
+            e_.model->forward(input, batch_, tok.scores);
+            score_steps(tok.scores.data(), static_cast<std::int64_t>(tok.count) * e_.steps,
+                        static_cast<std::int64_t>(info_.labels.size()), e_.activation, e_.config.post.top_k);
+        } catch (const Failure& f) {
+            tok.scores_valid = false;
+            tok.fail(f.code(), f.what());
+        } catch (const std::exception& ex) {
+            tok.scores_valid = false;
+            tok.fail(ErrorCode::internal, ex.what());
+        }
+        tok.infer_seconds = seconds_since(t0);
+    }
+
+    /// Serial output filter: events and records, in input order then time order.
+    void consume(std::unique_ptr<Token> tok) {
+        SerialProbe::Scope probe(output_probe_);
+        const auto t0 = Clock::now();
+        ++stats_.tokens;
+        if (tok->count > 0) {
+            stats_.token_seconds_features.push_back(tok->features_seconds);
+            stats_.token_seconds_infer.push_back(tok->infer_seconds);
+            stats_.stage.features_seconds += tok->features_seconds;
+            stats_.stage.infer_seconds += tok->infer_seconds;
+        }
+        if (tok->file_index != out_file_) start_file(*tok);
+        if (!out_closed_) {
+            if (tok->scores_valid) {
+                for (int i = 0; i < tok->count; ++i) push_segment(*tok, i);
+            }
+            if (tok->failed) {
+                ++stats_.files_failed;
+                out_closed_ = true;
+                FileError err{tok->file_index, inputs_[tok->file_index].name, tok->error_code, tok->error_message};
+                sink_.on_error(err);
+                ++progress_.files_done;
+            } else if (tok->closes_file) {
+                std::vector<TrackedEvent> ready;
+                tracker_.finish(ready);
+                emit(ready);
+                FileSummary sum{tok->file_index,      inputs_[tok->file_index].name, tok->source_seconds, file_segments_,
+                                file_events_,         tok->source_rate_hz,           tok->source_channels};
+                ++stats_.files_ok;
+                out_closed_ = true;
+                sink_.on_summary(sum);
+                ++progress_.files_done;
+                audio_before_file_ += tok->source_seconds;
+            }
+        }
+        progress_.audio_seconds_done =
+            out_closed_ ? audio_before_file_
+                        : audio_before_file_ + static_cast<double>(file_segments_ * info_.hop_samples) / info_.sample_rate_hz;
+        progress_.wall_seconds = seconds_since(start_);
+        sink_.on_progress(progress_);
+        pool_.release(std::move(tok));
+        stats_.stage.output_seconds += seconds_since(t0);
+    }
+
+    RunStats finish() {
+        stats_.max_live_tokens = pool_.max_live();
+        stats_.max_serial_concurrency = std::max(input_probe_.max(), output_probe_.max());
+        stats_.audio_seconds = audio_before_file_;
+        stats_.cancelled = cancelled_;
+        stats_.wall_seconds = seconds_since(start_);
+        stats_.cpu_seconds = cpu_seconds_now() - cpu_start_;
+        return std::move(stats_);
+    }
+
+    RunStats& stats() { return stats_; }
+
+private:
+    void open_current(Token& tok) {
+        const Input& in = inputs_[current_];
+        if (cancelled_) {
+            tok.fail(ErrorCode::cancelled, "not processed: the run was cancelled");
+            ++stats_.files_not_started;
+            return;
+        }
+        if (!in.problem.empty()) {
+            tok.fail(ErrorCode::not_found, in.problem);
+            return;
+        }
+        try {
+            decoder_ = std::make_unique<Decoder>(in, info_.sample_rate_hz, e_.config.raw_format);
+            segmenter_ = std::make_unique<Segmenter>(*decoder_, info_.segment_samples, info_.hop_samples);
+        } catch (const Failure& f) {
+            tok.fail(f.code(), f.what());
+            close_current();
+        } catch (const std::exception& ex) {
+            tok.fail(ErrorCode::internal, ex.what());
+            close_current();
+        }
+    }
+
+    void close_current() {
+        segmenter_.reset();
+        decoder_.reset();
+    }
+
+    /// Reads up to `batch` segments of the open input into `tok`; marks the token that ends the input.
+    void fill(Token& tok) {
+        tok.source_rate_hz = decoder_->source_rate_hz();
+        tok.source_channels = decoder_->source_channels();
+        const std::size_t S = static_cast<std::size_t>(info_.segment_samples);
+        try {
+            while (tok.count < batch_ && segmenter_->next(tok.audio.data() + tok.count * S, &tok.segments[tok.count]))
+                ++tok.count;
+            if (segmenter_->finished() || tok.count < batch_) {
+                if (decoder_->source_frames() == 0 && tok.count == 0) {
+                    tok.fail(ErrorCode::empty_file, "no audio frames after the header");
+                } else {
+                    tok.closes_file = true;
+                    tok.source_seconds = static_cast<double>(decoder_->source_frames()) / decoder_->source_rate_hz();
+                }
+                close_current();
+            }
+        } catch (const Failure& f) {
+            tok.fail(f.code(), f.what());
+            close_current();
+        } catch (const std::exception& ex) {
+            tok.fail(ErrorCode::internal, ex.what());
+            close_current();
+        }
+        // Waveform models read the audio rows directly: pad rows must be silent.
+        for (int i = tok.count; i < batch_; ++i)
+            std::fill_n(tok.audio.begin() + i * S, S, 0.0f);
+    }
+
+    void start_file(const Token& tok) {
+        out_file_ = tok.file_index;
+        out_closed_ = false;
+        file_segments_ = 0;
+        file_events_ = 0;
+        tracker_ = EventTracker(info_.labels.size(), e_.config.post);
+    }
+
+    void push_segment(const Token& tok, int i) {
+        const SegmentInfo& seg = tok.segments[i];
+        const double rate = info_.sample_rate_hz;
+        const double S = static_cast<double>(info_.segment_samples);
+        const double H = static_cast<double>(info_.hop_samples);
+        const double start = static_cast<double>(seg.start_sample) / rate;
+        const double audio_end = static_cast<double>(seg.start_sample + seg.valid_samples) / rate;
+        const auto n_labels = static_cast<std::int64_t>(info_.labels.size());
+        const float* scores = tok.scores.data() + static_cast<std::int64_t>(i) * e_.steps * n_labels;
+        ++file_segments_;
+        ++stats_.segments;
+        std::vector<TrackedEvent>& ready = ready_;
+        ready.clear();
+        if (info_.output_kind == "clip") {
+            // Each segment speaks for the hop-long stretch around its centre; the first reaches back to 0
+            // and the last forward to the end of the audio.
+            const double t0 = seg.index == 0 ? 0.0 : start + (S - H) / 2.0 / rate;
+            double t1 = seg.last ? audio_end : start + (S + H) / 2.0 / rate;
+            if (seg.last) t1 = std::min(t1, audio_end);
+            if (t1 > t0) tracker_.push(t0, t1, scores, ready);
+        } else {
+            const double fh = info_.frame_hop_seconds;
+            const double context_end = seg.index == 0 ? start : start + (S - H) / rate;
+            for (std::int64_t j = 0; j < e_.steps; ++j) {
+                const double f0 = start + static_cast<double>(j) * fh;
+                if (f0 + 1e-9 < context_end) continue;  // warm-up context, scored by the previous segment
+                if (seg.last && f0 >= audio_end - 1e-9) break;
+                const double f1 = seg.last ? std::min(f0 + fh, audio_end) : f0 + fh;
+                tracker_.push(f0, f1, scores + j * n_labels, ready);
+            }
+        }
+        emit(ready);
+    }
+
+    void emit(const std::vector<TrackedEvent>& ready) {
+        for (const TrackedEvent& t : ready) {
+            Event ev{out_file_, inputs_[out_file_].name, info_.labels[static_cast<std::size_t>(t.label)], t.label,
+                     t.start,   t.end,                   t.score,                                        t.peak};
+            ++file_events_;
+            sink_.on_event(ev);
+        }
+    }
+
+    const Engine::Impl& e_;
+    const ModelInfo& info_;
+    const std::vector<Input>& inputs_;
+    Sink& sink_;
+    const RunOptions& options_;
+    const int batch_;
+    TokenPool pool_;
+    SerialProbe input_probe_, output_probe_;
+    mutable tbb::enumerable_thread_specific<std::unique_ptr<LogMel::Scratch>> scratch_;
+
+    // Input filter state.
+    std::size_t next_input_ = 0, current_ = 0;
+    std::unique_ptr<Decoder> decoder_;
+    std::unique_ptr<Segmenter> segmenter_;
+    bool cancelled_ = false;
+
+    // Output filter state.
+    EventTracker tracker_;
+    std::vector<TrackedEvent> ready_;
+    std::size_t out_file_ = static_cast<std::size_t>(-1);
+    bool out_closed_ = true;
+    std::int64_t file_segments_ = 0, file_events_ = 0;
+    double audio_before_file_ = 0;
+    Progress progress_;
+
+    RunStats stats_;
+    const Clock::time_point start_ = Clock::now();
+    const double cpu_start_ = cpu_seconds_now();
+};
+
+}  // namespace
+
+RunStats run_pipeline(const Engine::Impl& engine, const std::vector<Input>& inputs, Sink& sink, const RunOptions& options) {
+    const ThreadConfig tc = options.threads ? *options.threads : engine.config.threads;
+    const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int threads = tc.threads > 0 ? tc.threads : hw;
+    const int tokens = tc.tokens > 0 ? tc.tokens : 2 * threads + 2;
+
+    PipelineRun run(engine, inputs, sink, options, std::max(1, tc.batch));
+    run.stats().threads = threads;
+    run.stats().token_limit = tokens;
+
+    // TBB caps its worker pool at the hardware concurrency; a run asking for more (to measure
+    // oversubscription) raises the cap for its duration.
+    std::optional<tbb::global_control> cap;
+    if (threads > hw) cap.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
+    tbb::task_arena arena(threads);
+    TorchPinObserver observer(arena);
+    arena.execute([&] {
+        pin_torch_threads();  // the calling thread works in the arena too
+        tbb::parallel_pipeline(
+            static_cast<std::size_t>(tokens),
+            tbb::make_filter<void, std::unique_ptr<Token>>(tbb::filter_mode::serial_in_order,
+                                                           [&](tbb::flow_control& fc) { return run.produce(fc); }) &
+                tbb::make_filter<std::unique_ptr<Token>, std::unique_ptr<Token>>(
+                    tbb::filter_mode::parallel,
+                    [&](std::unique_ptr<Token> t) {
+                        run.features(*t);
+                        return t;
+                    }) &
+                tbb::make_filter<std::unique_ptr<Token>, std::unique_ptr<Token>>(
+                    tbb::filter_mode::parallel,
+                    [&](std::unique_ptr<Token> t) {
+                        run.infer(*t);
+                        return t;
+                    }) &
+                tbb::make_filter<std::unique_ptr<Token>, void>(tbb::filter_mode::serial_in_order,
+                                                               [&](std::unique_ptr<Token> t) { run.consume(std::move(t)); }));
+    });
+    sink.on_finish();
+    RunStats stats = run.finish();
+    if (engine.log) {
+        engine.log->info("run: {} files ok, {} failed, {:.1f} s audio in {:.2f} s wall ({:.1f}x real time), {} threads, "
+                         "{} tokens max {} live",
+                         stats.files_ok, stats.files_failed, stats.audio_seconds, stats.wall_seconds,
+                         stats.wall_seconds > 0 ? stats.audio_seconds / stats.wall_seconds : 0.0, stats.threads,
+                         stats.token_limit, stats.max_live_tokens);
+    }
+    return stats;
+}
+
+}  // namespace arpipe

@@ -1,0 +1,99 @@
+// Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
+//
+// What travels through the pipeline: a batch of consecutive segments of one input, with the buffers every
+// stage fills. Tokens are recycled through a pool, so a long run allocates them once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "arpipe/result.h"
+#include "stages/segment.h"
+
+namespace arpipe {
+
+struct Token {
+    std::size_t file_index = 0;
+    int count = 0;                      ///< segments in this token (0 for a record-only token)
+    std::vector<SegmentInfo> segments;  ///< `batch` entries, the first `count` used
+    std::vector<float> audio;           ///< [batch][segment_samples]
+    std::vector<float> features;        ///< [batch][n_mels][frames] (log_mel models only)
+    std::vector<float> scores;          ///< [batch][steps][labels] after activation and top-k
+    bool closes_file = false;           ///< the input's last token: a summary (or the error) follows it
+    double source_seconds = 0;          ///< decoded duration, set on the closing token
+    int source_rate_hz = 0, source_channels = 0;
+
+    bool failed = false;                ///< the input failed; `error_*` say why
+    bool scores_valid = true;           ///< false when inference failed for this token
+    ErrorCode error_code = ErrorCode::internal;
+    std::string error_message;
+
+    double features_seconds = 0, infer_seconds = 0;
+
+    void fail(ErrorCode code, std::string message) {
+        failed = true;
+        closes_file = true;
+        error_code = code;
+        error_message = std::move(message);
+    }
+    void reset(std::size_t file) {
+        file_index = file;
+        count = 0;
+        closes_file = failed = false;
+        scores_valid = true;
+        source_seconds = 0;
+        source_rate_hz = source_channels = 0;
+        error_message.clear();
+        features_seconds = infer_seconds = 0;
+    }
+};
+
+/// Recycles tokens and counts how many are alive, to prove the live-token bound.
+class TokenPool {
+public:
+    TokenPool(int batch, std::size_t audio_size, std::size_t feature_size) : batch_(batch), audio_(audio_size), features_(feature_size) {}
+
+    std::unique_ptr<Token> acquire(std::size_t file) {
+        std::unique_ptr<Token> t;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (!free_.empty()) {
+                t = std::move(free_.back());
+                free_.pop_back();
+            }
+            max_live_ = std::max(max_live_, ++live_);
+        }
+        if (!t) {
+            t = std::make_unique<Token>();
+            t->segments.resize(static_cast<std::size_t>(batch_));
+            t->audio.resize(audio_ * static_cast<std::size_t>(batch_));
+            t->features.resize(features_ * static_cast<std::size_t>(batch_));
+        }
+        t->reset(file);
+        return t;
+    }
+
+    void release(std::unique_ptr<Token> t) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        --live_;
+        free_.push_back(std::move(t));
+    }
+
+    [[nodiscard]] int max_live() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return max_live_;
+    }
+
+private:
+    int batch_;
+    std::size_t audio_, features_;
+    mutable std::mutex mutex_;
+    std::vector<std::unique_ptr<Token>> free_;
+    int live_ = 0, max_live_ = 0;
+};
+
+}  // namespace arpipe

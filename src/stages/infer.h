@@ -1,0 +1,49 @@
+// Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
+//
+// Stage 3: the TorchScript model. This header is torch-free; infer.cpp is the only translation unit of the
+// library that includes LibTorch.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "arpipe/engine.h"
+
+namespace arpipe {
+
+/// Holds LibTorch's pools at one thread: intra-op for the calling thread (OpenMP's thread count is per
+/// thread, so every worker must call this), inter-op once for the process. Cheap to call again.
+void pin_torch_threads();
+
+class Model {
+public:
+    /// Loads a TorchScript file and its arpipe.json description. Throws Failure(bad_model).
+    static std::unique_ptr<Model> load(const std::string& path);
+    ~Model();
+    Model(const Model&) = delete;
+    Model& operator=(const Model&) = delete;
+
+    [[nodiscard]] const ModelInfo& info() const noexcept;
+
+    /// Fixes the input shape of one item ({n_mels, frames} or {samples}) and the batch size, runs the model
+    /// twice on zeros (TorchScript specialises on the first calls) and checks the output shape against the
+    /// description. Returns the score steps per segment (1 for clip models). Throws Failure(bad_model).
+    std::int64_t prepare(const std::vector<std::int64_t>& item_shape, int batch);
+
+    /// Runs one batch of `batch` items (the shape given to prepare) and writes raw scores
+    /// [batch][steps][labels] to `out`. Safe to call from many threads at once.
+    /// Throws Failure(model_output) when the output has the wrong shape.
+    void forward(const float* input, int batch, std::vector<float>& out) const;
+
+    [[nodiscard]] std::int64_t steps() const noexcept { return steps_; }
+
+private:
+    struct Impl;
+    explicit Model(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+    std::int64_t steps_ = 0;
+};
+
+}  // namespace arpipe

@@ -1,0 +1,142 @@
+// Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
+#include "model_info.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "failure.h"
+
+namespace arpipe {
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void bad(const std::string& what) { throw Failure(ErrorCode::bad_model, "arpipe.json: " + what); }
+
+const json& field(const json& obj, const char* parent, const char* name) {
+    if (!obj.contains(name)) bad(std::string("missing field ") + parent + name);
+    return obj.at(name);
+}
+
+std::string get_string(const json& obj, const char* parent, const char* name) {
+    const json& v = field(obj, parent, name);
+    if (!v.is_string()) bad(std::string(parent) + name + " = " + v.dump() + " is not a string");
+    return v.get<std::string>();
+}
+
+double get_number(const json& obj, const char* parent, const char* name, double lo, double hi) {
+    const json& v = field(obj, parent, name);
+    if (!v.is_number()) bad(std::string(parent) + name + " = " + v.dump() + " is not a number");
+    const double x = v.get<double>();
+    if (!(x >= lo && x <= hi)) {
+        std::ostringstream os;
+        os << parent << name << " = " << v.dump() << " is not in [" << lo << ", " << hi << "]";
+        bad(os.str());
+    }
+    return x;
+}
+
+int get_int(const json& obj, const char* parent, const char* name, int lo, int hi) {
+    const json& v = field(obj, parent, name);
+    if (!v.is_number_integer()) bad(std::string(parent) + name + " = " + v.dump() + " is not an integer");
+    return static_cast<int>(get_number(obj, parent, name, lo, hi));
+}
+
+std::string get_choice(const json& obj, const char* parent, const char* name, std::initializer_list<const char*> allowed) {
+    const std::string s = get_string(obj, parent, name);
+    std::string list;
+    for (const char* a : allowed) {
+        if (s == a) return s;
+        list += list.empty() ? a : std::string(", ") + a;
+    }
+    bad(std::string(parent) + name + " = \"" + s + "\" is not one of: " + list);
+}
+
+const json& get_object(const json& obj, const char* name) {
+    const json& v = field(obj, "", name);
+    if (!v.is_object()) bad(std::string(name) + " is not an object");
+    return v;
+}
+
+}  // namespace
+
+ModelInfo parse_model_description(const std::string& json_text) {
+    if (json_text.empty()) bad("the model has no arpipe.json extra file (see docs/model-contract.md)");
+    json doc;
+    try {
+        doc = json::parse(json_text);
+    } catch (const json::parse_error& e) {
+        bad(std::string("not valid JSON: ") + e.what());
+    }
+    if (!doc.is_object()) bad("top level is not an object");
+
+    ModelInfo m;
+    const std::string format = get_string(doc, "", "format");
+    if (format != "arpipe-model/1") bad("format = \"" + format + "\" is not \"arpipe-model/1\"");
+    if (doc.contains("name") && doc["name"].is_string()) m.name = doc["name"].get<std::string>();
+    if (doc.contains("description") && doc["description"].is_string())
+        m.description = doc["description"].get<std::string>();
+    m.sample_rate_hz = get_int(doc, "", "sample_rate_hz", 1000, 192000);
+
+    const json& in = get_object(doc, "input");
+    m.input_kind = get_choice(in, "input.", "kind", {"log_mel", "waveform"});
+    if (m.input_kind == "log_mel") {
+        m.n_fft = get_int(in, "input.", "n_fft", 16, 65536);
+        m.win_length = get_int(in, "input.", "win_length", 1, m.n_fft);
+        m.hop_length = get_int(in, "input.", "hop_length", 1, 1 << 20);
+        m.n_mels = get_int(in, "input.", "n_mels", 1, 512);
+        m.f_min_hz = get_number(in, "input.", "f_min_hz", 0.0, m.sample_rate_hz / 2.0);
+        m.f_max_hz = get_number(in, "input.", "f_max_hz", m.f_min_hz, m.sample_rate_hz / 2.0);
+        if (m.f_max_hz <= m.f_min_hz) bad("input.f_max_hz must be greater than input.f_min_hz");
+        m.mel_scale = get_choice(in, "input.", "mel_scale", {"htk", "slaney"});
+        m.mel_norm = get_choice(in, "input.", "mel_norm", {"none", "slaney"});
+        m.power = get_number(in, "input.", "power", 1.0, 2.0);
+        if (m.power != 1.0 && m.power != 2.0) bad("input.power = " + std::to_string(m.power) + " is not 1 or 2");
+        m.log_offset = get_number(in, "input.", "log_offset", 1e-30, 1e6);
+    }
+
+    const json& seg = get_object(doc, "segment");
+    m.segment_seconds = get_number(seg, "segment.", "seconds", 1e-3, 600.0);
+    m.hop_seconds = get_number(seg, "segment.", "hop_seconds", 1e-3, m.segment_seconds);
+    m.segment_samples = std::llround(m.segment_seconds * m.sample_rate_hz);
+    m.hop_samples = std::llround(m.hop_seconds * m.sample_rate_hz);
+    if (m.hop_samples < 1) bad("segment.hop_seconds is shorter than one sample");
+    if (m.input_kind == "log_mel" && m.segment_samples <= m.n_fft / 2)
+        bad("segment.seconds = " + std::to_string(m.segment_seconds) + " is shorter than half of input.n_fft");
+
+    const json& out = get_object(doc, "output");
+    m.output_kind = get_choice(out, "output.", "kind", {"clip", "frames"});
+    if (m.output_kind == "frames") m.frame_hop_seconds = get_number(out, "output.", "frame_hop_seconds", 1e-5, m.segment_seconds);
+    m.activation = get_choice(out, "output.", "activation", {"softmax", "sigmoid", "none"});
+
+    const json& labels = field(doc, "", "labels");
+    if (!labels.is_array() || labels.empty() || labels.size() > 4096) bad("labels must be an array of 1 to 4096 strings");
+    std::set<std::string> seen;
+    for (const json& l : labels) {
+        if (!l.is_string() || l.get<std::string>().empty()) bad("labels: " + l.dump() + " is not a non-empty string");
+        if (!seen.insert(l.get<std::string>()).second) bad("labels: \"" + l.get<std::string>() + "\" appears twice");
+        m.labels.push_back(l.get<std::string>());
+    }
+    m.description_json = json_text;
+    return m;
+}
+
+LogMelParams log_mel_params(const ModelInfo& m) {
+    LogMelParams p;
+    p.sample_rate_hz = m.sample_rate_hz;
+    p.n_fft = m.n_fft;
+    p.win_length = m.win_length;
+    p.hop_length = m.hop_length;
+    p.n_mels = m.n_mels;
+    p.f_min_hz = m.f_min_hz;
+    p.f_max_hz = m.f_max_hz;
+    p.slaney_scale = m.mel_scale == "slaney";
+    p.slaney_norm = m.mel_norm == "slaney";
+    p.power = m.power;
+    p.log_offset = m.log_offset;
+    return p;
+}
+
+}  // namespace arpipe

@@ -1,0 +1,125 @@
+// Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
+#include "postprocess.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "failure.h"
+
+namespace arpipe {
+
+Activation parse_activation(const std::string& name) {
+    if (name == "softmax") return Activation::softmax;
+    if (name == "sigmoid") return Activation::sigmoid;
+    return Activation::none;
+}
+
+void score_steps(float* scores, std::int64_t steps, std::int64_t labels, Activation activation, int top_k) {
+    std::vector<int> order;
+    for (std::int64_t s = 0; s < steps; ++s) {
+        float* row = scores + s * labels;
+        for (std::int64_t c = 0; c < labels; ++c)
+            if (!std::isfinite(row[c]))
+                throw Failure(ErrorCode::model_output, "model output has a non-finite value (" + std::to_string(row[c]) +
+                                                           ") at step " + std::to_string(s) + ", label " + std::to_string(c));
+        if (activation == Activation::softmax) {
+            const float mx = *std::max_element(row, row + labels);
+            double sum = 0;
+            for (std::int64_t c = 0; c < labels; ++c) sum += (row[c] = std::exp(row[c] - mx));
+            for (std::int64_t c = 0; c < labels; ++c) row[c] = static_cast<float>(row[c] / sum);
+        } else if (activation == Activation::sigmoid) {
+            for (std::int64_t c = 0; c < labels; ++c) row[c] = 1.0f / (1.0f + std::exp(-row[c]));
+        }
+        if (top_k > 0 && top_k < labels) {
+            order.resize(static_cast<std::size_t>(labels));
+            std::iota(order.begin(), order.end(), 0);
+            // Ties go to the lower label index, so the choice never depends on anything but the scores.
+            std::stable_sort(order.begin(), order.end(), [row](int a, int b) { return row[a] > row[b]; });
+            for (std::int64_t k = top_k; k < labels; ++k) row[order[static_cast<std::size_t>(k)]] = 0.0f;
+        }
+    }
+}
+
+EventTracker::EventTracker(std::size_t n_labels, const PostConfig& config)
+    : config_(config), on_(config.threshold), off_(config.effective_off_threshold()), open_(n_labels), pending_(n_labels) {}
+
+void EventTracker::close(int label) {
+    Open& o = open_[static_cast<std::size_t>(label)];
+    Open& p = pending_[static_cast<std::size_t>(label)];
+    if (p.active) {
+        // Only reached when the pending event could not be bridged: make it final first.
+        TrackedEvent e{label, p.start, p.end, static_cast<float>(p.sum / p.count), p.peak};
+        if (e.end - e.start >= config_.min_event_seconds) done_.push_back(e);
+    }
+    p = o;
+    o = Open{};
+}
+
+void EventTracker::push(double t0, double t1, const float* scores, std::vector<TrackedEvent>& ready) {
+    for (std::size_t c = 0; c < open_.size(); ++c) {
+        const float s = scores[c];
+        Open& o = open_[c];
+        Open& p = pending_[c];
+        if (o.active) {
+            if (s >= off_) {
+                o.end = t1;
+                o.sum += s;
+                ++o.count;
+                o.peak = std::max(o.peak, s);
+            } else {
+                close(static_cast<int>(c));
+            }
+        } else if (s >= on_) {
+            if (p.active && t0 - p.end < config_.min_gap_seconds) {
+                o = p;  // bridge the short gap: the pending event goes on
+                p = Open{};
+                o.end = t1;
+            } else {
+                o = Open{true, t0, t1, 0.0, 0, 0.0f};
+            }
+            o.sum += s;
+            ++o.count;
+            o.peak = std::max(o.peak, s);
+        }
+        // A pending event whose gap can no longer be bridged is final.
+        if (p.active && !o.active && t1 - p.end >= config_.min_gap_seconds) {
+            TrackedEvent e{static_cast<int>(c), p.start, p.end, static_cast<float>(p.sum / p.count), p.peak};
+            if (e.end - e.start >= config_.min_event_seconds) done_.push_back(e);
+            p = Open{};
+        }
+    }
+    // Events may be released once no open or pending event starts before them.
+    double horizon = std::numeric_limits<double>::infinity();
+    for (std::size_t c = 0; c < open_.size(); ++c) {
+        if (open_[c].active) horizon = std::min(horizon, open_[c].start);
+        if (pending_[c].active) horizon = std::min(horizon, pending_[c].start);
+    }
+    release(horizon, ready);
+}
+
+void EventTracker::finish(std::vector<TrackedEvent>& ready) {
+    for (std::size_t c = 0; c < open_.size(); ++c) {
+        if (open_[c].active) close(static_cast<int>(c));
+        Open& p = pending_[c];
+        if (p.active) {
+            TrackedEvent e{static_cast<int>(c), p.start, p.end, static_cast<float>(p.sum / p.count), p.peak};
+            if (e.end - e.start >= config_.min_event_seconds) done_.push_back(e);
+            p = Open{};
+        }
+    }
+    release(std::numeric_limits<double>::infinity(), ready);
+}
+
+void EventTracker::release(double horizon, std::vector<TrackedEvent>& ready) {
+    if (done_.empty()) return;
+    std::stable_sort(done_.begin(), done_.end(), [](const TrackedEvent& a, const TrackedEvent& b) {
+        return a.start != b.start ? a.start < b.start : a.label < b.label;
+    });
+    std::size_t n = 0;
+    while (n < done_.size() && done_[n].start <= horizon) ready.push_back(done_[n++]);
+    done_.erase(done_.begin(), done_.begin() + static_cast<std::ptrdiff_t>(n));
+}
+
+}  // namespace arpipe
