@@ -1,0 +1,110 @@
+// Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
+//
+// The `arpipe` command as a user runs it: help, exit codes, --out, --files-from, formats.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support.h"
+
+using testing::TempDir;
+
+namespace {
+
+struct Ran {
+    int code = -1;
+    std::string out, err;
+};
+
+Ran arpipe_cli(const std::string& args, const TempDir& dir) {
+    const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
+    const std::string cmd = std::string(ARPIPE_CLI_PATH) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+    const int status = std::system(cmd.c_str());
+    Ran r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = testing::read_text(out);
+    r.err = testing::read_text(err);
+    return r;
+}
+
+std::string model_flag(const char* fixture) { return "-m " + testing::repo_path(std::string("tests/data/models/") + fixture); }
+
+}  // namespace
+
+TEST_SUITE("cli") {
+    TEST_CASE("--help lists the subcommands and the exit codes") {
+        TempDir dir;
+        const Ran r = arpipe_cli("--help", dir);
+        CHECK(r.code == 0);
+        CHECK(r.out.find("run") != std::string::npos);
+        CHECK(r.out.find("info") != std::string::npos);
+        CHECK(r.out.find("Exit codes") != std::string::npos);
+        const Ran run = arpipe_cli("run --help", dir);
+        CHECK(run.code == 0);
+        for (const char* flag : {"--threads", "--tokens", "--batch", "--format", "--out", "--files-from", "--raw-format",
+                                 "--threshold", "--min-event", "--min-gap", "--top-k", "--quiet"})
+            CHECK_MESSAGE(run.out.find(flag) != std::string::npos, flag);
+    }
+
+    TEST_CASE("a good file and a bad one: JSON Lines for both, exit code 1") {
+        TempDir dir;
+        testing::write_audio(dir.file("good.wav"), testing::noise(2.0, 16000, 0.3f), 16000);
+        testing::write_text(dir.file("bad.wav"), "not audio");
+        const Ran r = arpipe_cli(model_flag("loudness_clip.pt") + " -q run " + dir.file("good.wav") + " " + dir.file("bad.wav"), dir);
+        // CLI11 requires options after the subcommand; the line above puts -m first, which must fail as usage.
+        CHECK(r.code == 2);
+        const Ran ok = arpipe_cli("run -q " + model_flag("loudness_clip.pt") + " " + dir.file("good.wav") + " " + dir.file("bad.wav"), dir);
+        CHECK(ok.code == 1);
+        std::istringstream lines(ok.out);
+        std::string line;
+        std::vector<nlohmann::json> recs;
+        while (std::getline(lines, line)) recs.push_back(nlohmann::json::parse(line));
+        REQUIRE(recs.size() >= 3);
+        CHECK(recs[0]["type"] == "event");
+        CHECK(recs[0]["label"] == "loud");
+        CHECK(recs[recs.size() - 2]["type"] == "summary");
+        CHECK(recs.back()["type"] == "error");
+        CHECK(recs.back()["file"] == dir.file("bad.wav"));
+        CHECK(recs.back()["code"] == "unsupported_format");
+    }
+
+    TEST_CASE("a model that cannot load exits 2 and says why") {
+        TempDir dir;
+        const Ran r = arpipe_cli("run " + model_flag("no_description.pt") + " " + dir.file("x.wav"), dir);
+        CHECK(r.code == 2);
+        CHECK(r.err.find("no arpipe.json") != std::string::npos);
+        const Ran none = arpipe_cli("run " + model_flag("loudness_clip.pt"), dir);
+        CHECK(none.code == 2);
+        CHECK(none.err.find("no inputs") != std::string::npos);
+    }
+
+    TEST_CASE("--out writes the whole file under its name and leaves no temporary behind") {
+        TempDir dir;
+        testing::write_audio(dir.file("a.wav"), testing::noise(1.0, 16000, 0.3f), 16000);
+        testing::write_text(dir.file("list.txt"), dir.file("a.wav") + "\n" + dir.file("a.wav") + "\n");
+        const Ran r = arpipe_cli("run -q -f csv " + model_flag("loudness_clip.pt") + " --files-from " + dir.file("list.txt") +
+                                     " --out " + dir.file("result.csv"),
+                                 dir);
+        CHECK(r.code == 0);
+        CHECK(r.out.empty());
+        const std::string csv = testing::read_text(dir.file("result.csv"));
+        CHECK(csv.rfind("type,file,label", 0) == 0);
+        std::size_t summaries = 0;
+        for (std::size_t p = csv.find("\nsummary,"); p != std::string::npos; p = csv.find("\nsummary,", p + 1)) ++summaries;
+        CHECK(summaries == 2);
+        std::size_t entries = 0;
+        for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++entries;
+        CHECK(entries == 5);  // a.wav, list.txt, result.csv, stdout.txt, stderr.txt
+    }
+
+    TEST_CASE("info prints the model's description") {
+        TempDir dir;
+        const Ran r = arpipe_cli("info " + testing::repo_path("tests/data/models/loudness_frames.pt"), dir);
+        CHECK(r.code == 0);
+        CHECK(r.out.find("waveform") != std::string::npos);
+        CHECK(r.out.find("frame hop 0.05 s") != std::string::npos);
+        const Ran j = arpipe_cli("info --json " + testing::repo_path("tests/data/models/loudness_frames.pt"), dir);
+        CHECK(nlohmann::json::parse(j.out)["labels"][0] == "loud");
+    }
+}

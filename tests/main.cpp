@@ -1,0 +1,3 @@
+// Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>

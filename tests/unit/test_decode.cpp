@@ -1,0 +1,139 @@
+// Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <limits>
+
+#include "stages/decode.h"
+#include "stages/failure.h"
+#include "support.h"
+
+using arpipe::ErrorCode;
+using testing::TempDir;
+
+namespace {
+
+ErrorCode open_error(const arpipe::Input& in, std::string* message = nullptr,
+                     const std::optional<arpipe::RawFormat>& raw = std::nullopt) {
+    try {
+        arpipe::Decoder d(in, 16000, raw);
+        std::vector<float> sink;
+        while (d.read_chunk(sink)) {}
+    } catch (const arpipe::Failure& f) {
+        if (message) *message = f.what();
+        return f.code();
+    }
+    FAIL("no error for " << in.name);
+    return ErrorCode::internal;
+}
+
+std::vector<float> decode_all(const arpipe::Input& in, int rate, const std::optional<arpipe::RawFormat>& raw = std::nullopt) {
+    arpipe::Decoder d(in, rate, raw);
+    std::vector<float> out;
+    while (d.read_chunk(out)) {}
+    return out;
+}
+
+}  // namespace
+
+TEST_SUITE("decode") {
+    TEST_CASE("a missing path, a directory and an empty file each get their own code") {
+        TempDir dir;
+        std::string msg;
+        CHECK(open_error(arpipe::Input::file(dir.file("nope.wav")), &msg) == ErrorCode::not_found);
+        CHECK(msg == "no such file");
+        CHECK(open_error(arpipe::Input::file(dir.path().string())) == ErrorCode::not_a_file);
+        testing::write_text(dir.file("empty.wav"), "");
+        CHECK(open_error(arpipe::Input::file(dir.file("empty.wav"))) == ErrorCode::empty_file);
+    }
+
+    TEST_CASE("an unreadable file is permission_denied") {
+        if (::geteuid() == 0) return;  // root reads everything; the check cannot be made here
+        TempDir dir;
+        testing::write_audio(dir.file("a.wav"), testing::silence(0.1, 16000), 16000);
+        ::chmod(dir.file("a.wav").c_str(), 0);
+        CHECK(open_error(arpipe::Input::file(dir.file("a.wav"))) == ErrorCode::permission_denied);
+    }
+
+    TEST_CASE("text renamed to .wav is unsupported_format") {
+        TempDir dir;
+        testing::write_text(dir.file("notes.wav"), "these are my notes, not audio\n");
+        CHECK(open_error(arpipe::Input::file(dir.file("notes.wav"))) == ErrorCode::unsupported_format);
+    }
+
+    TEST_CASE("headerless pcm without --raw-format gets a hint, and decodes with it") {
+        TempDir dir;
+        std::vector<std::int16_t> pcm(1600, 1000);
+        testing::write_text(dir.file("x.raw"), std::string(reinterpret_cast<const char*>(pcm.data()), pcm.size() * 2));
+        std::string msg;
+        CHECK(open_error(arpipe::Input::file(dir.file("x.raw")), &msg) == ErrorCode::unsupported_format);
+        CHECK(msg.find("--raw-format") != std::string::npos);
+        const auto out = decode_all(arpipe::Input::file(dir.file("x.raw")), 16000, arpipe::RawFormat{});
+        REQUIRE(out.size() == 1600);
+        CHECK(out[100] == doctest::Approx(1000.0 / 32768.0));
+    }
+
+    TEST_CASE("a truncated header is an error") {
+        TempDir dir;
+        testing::write_audio(dir.file("a.wav"), testing::noise(0.5, 16000, 0.1f), 16000);
+        const std::string bytes = testing::read_text(dir.file("a.wav"));
+        testing::write_text(dir.file("cut.wav"), bytes.substr(0, 20));
+        const ErrorCode code = open_error(arpipe::Input::file(dir.file("cut.wav")));
+        CHECK((code == ErrorCode::bad_header || code == ErrorCode::unsupported_format));
+    }
+
+    TEST_CASE("truncated data decodes what is there") {
+        TempDir dir;
+        testing::write_audio(dir.file("a.wav"), testing::noise(1.0, 16000, 0.1f), 16000);
+        const std::string bytes = testing::read_text(dir.file("a.wav"));
+        testing::write_text(dir.file("cut.wav"), bytes.substr(0, 44 + 2 * 4000));
+        CHECK(decode_all(arpipe::Input::file(dir.file("cut.wav")), 16000).size() == 4000);
+    }
+
+    TEST_CASE("NaN in float data is bad_samples with the frame number") {
+        TempDir dir;
+        auto x = testing::noise(0.2, 16000, 0.1f);
+        x[1234] = std::numeric_limits<float>::quiet_NaN();
+        testing::write_audio(dir.file("nan.wav"), x, 16000, 1, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+        std::string msg;
+        CHECK(open_error(arpipe::Input::file(dir.file("nan.wav")), &msg) == ErrorCode::bad_samples);
+        CHECK(msg.find("frame 1234") != std::string::npos);
+    }
+
+    TEST_CASE("absurd in-memory rates and channel counts are rejected") {
+        CHECK(open_error(arpipe::Input::pcm("a", {0.f}, 1, 1)) == ErrorCode::bad_sample_rate);
+        CHECK(open_error(arpipe::Input::pcm("b", {0.f}, 10'000'000, 1)) == ErrorCode::bad_sample_rate);
+        CHECK(open_error(arpipe::Input::pcm("c", std::vector<float>(100, 0.f), 16000, 100)) == ErrorCode::too_many_channels);
+        CHECK(open_error(arpipe::Input::pcm("d", std::vector<float>(3, 0.f), 16000, 2)) == ErrorCode::bad_header);
+    }
+
+    TEST_CASE("stereo is averaged to mono") {
+        std::vector<float> st;
+        for (int i = 0; i < 1000; ++i) {
+            st.push_back(0.5f);
+            st.push_back(-0.25f);
+        }
+        const auto mono = decode_all(arpipe::Input::pcm("st", st, 16000, 2), 16000);
+        REQUIRE(mono.size() == 1000);
+        CHECK(mono[10] == doctest::Approx(0.125f));
+    }
+
+    TEST_CASE("resampling 44.1 kHz and 8 kHz to 16 kHz keeps the duration") {
+        TempDir dir;
+        testing::write_audio(dir.file("a.flac"), testing::noise(2.0, 44100, 0.1f), 44100, 1,
+                             SF_FORMAT_FLAC | SF_FORMAT_PCM_16);
+        const auto a = decode_all(arpipe::Input::file(dir.file("a.flac")), 16000);
+        CHECK(std::abs(static_cast<long>(a.size()) - 32000) <= 2);
+        const auto b = decode_all(arpipe::Input::pcm("b", testing::noise(3.0, 8000, 0.1f), 8000, 1), 16000);
+        CHECK(std::abs(static_cast<long>(b.size()) - 48000) <= 2);
+    }
+
+    TEST_CASE("a sine keeps its level through the resampler") {
+        std::vector<float> x(44100);
+        for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.5f * std::sin(2.0 * M_PI * 1000.0 * i / 44100.0);
+        const auto y = decode_all(arpipe::Input::pcm("sine", x, 44100, 1), 16000);
+        double e = 0;
+        for (std::size_t i = 1000; i < 15000; ++i) e += y[i] * y[i];
+        CHECK(std::sqrt(e / 14000) == doctest::Approx(0.5 / std::sqrt(2.0)).epsilon(0.01));
+    }
+}

@@ -1,0 +1,94 @@
+// Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "stages/failure.h"
+#include "stages/model_info.h"
+
+namespace {
+
+nlohmann::json valid() {
+    return nlohmann::json::parse(R"({
+      "format": "arpipe-model/1", "name": "t", "sample_rate_hz": 16000,
+      "input": {"kind": "log_mel", "n_fft": 512, "win_length": 400, "hop_length": 160, "n_mels": 64,
+                "f_min_hz": 0, "f_max_hz": 8000, "mel_scale": "htk", "mel_norm": "none", "power": 2, "log_offset": 1e-6},
+      "segment": {"seconds": 1.0, "hop_seconds": 0.5},
+      "output": {"kind": "clip", "activation": "softmax"},
+      "labels": ["a", "b"]})");
+}
+
+std::string error_of(const nlohmann::json& j) {
+    try {
+        (void)arpipe::parse_model_description(j.dump());
+    } catch (const arpipe::Failure& f) {
+        CHECK(f.code() == arpipe::ErrorCode::bad_model);
+        return f.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_SUITE("model description") {
+    TEST_CASE("a valid description parses into samples and labels") {
+        const arpipe::ModelInfo m = arpipe::parse_model_description(valid().dump());
+        CHECK(m.segment_samples == 16000);
+        CHECK(m.hop_samples == 8000);
+        CHECK(m.labels == std::vector<std::string>{"a", "b"});
+        CHECK(m.input_kind == "log_mel");
+        CHECK(m.n_mels == 64);
+    }
+
+    TEST_CASE("a missing description points to the contract") {
+        try {
+            (void)arpipe::parse_model_description("");
+            FAIL("no error");
+        } catch (const arpipe::Failure& f) {
+            CHECK(std::string(f.what()).find("docs/model-contract.md") != std::string::npos);
+        }
+    }
+
+    TEST_CASE("malformed JSON is an error, not a crash") {
+        try {
+            (void)arpipe::parse_model_description("{\"format\": ");
+            FAIL("no error");
+        } catch (const arpipe::Failure& f) {
+            CHECK(std::string(f.what()).find("not valid JSON") != std::string::npos);
+        }
+    }
+
+    TEST_CASE("each bad field is named with its value") {
+        auto j = valid();
+        j["segment"]["hop_seconds"] = 0;
+        CHECK(error_of(j).find("segment.hop_seconds = 0 is not in") != std::string::npos);
+        j = valid();
+        j["segment"]["hop_seconds"] = 2.0;  // longer than the segment
+        CHECK(error_of(j).find("segment.hop_seconds = 2.0") != std::string::npos);
+        j = valid();
+        j["input"]["kind"] = "mfcc";
+        CHECK(error_of(j).find("input.kind = \"mfcc\" is not one of: log_mel, waveform") != std::string::npos);
+        j = valid();
+        j["input"].erase("n_mels");
+        CHECK(error_of(j).find("missing field input.n_mels") != std::string::npos);
+        j = valid();
+        j["labels"] = nlohmann::json::array({"a", "a"});
+        CHECK(error_of(j).find("appears twice") != std::string::npos);
+        j = valid();
+        j["format"] = "other/2";
+        CHECK(error_of(j).find("format = \"other/2\"") != std::string::npos);
+        j = valid();
+        j["sample_rate_hz"] = 10;
+        CHECK(error_of(j).find("sample_rate_hz = 10 is not in") != std::string::npos);
+        j = valid();
+        j["output"] = {{"kind", "frames"}, {"activation", "none"}};
+        CHECK(error_of(j).find("missing field output.frame_hop_seconds") != std::string::npos);
+    }
+
+    TEST_CASE("a waveform model needs no log-mel fields") {
+        auto j = valid();
+        j["input"] = {{"kind", "waveform"}};
+        const arpipe::ModelInfo m = arpipe::parse_model_description(j.dump());
+        CHECK(m.input_kind == "waveform");
+    }
+}
