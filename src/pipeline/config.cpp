@@ -17,7 +17,11 @@ std::string out_of_range(const char* field, T value, const char* range) {
 
 }  // namespace
 
-const char* version_string() noexcept { return "0.1.0"; }
+#define ARPIPE_STR2(x) #x
+#define ARPIPE_STR(x) ARPIPE_STR2(x)
+const char* version_string() noexcept {
+    return ARPIPE_STR(ARPIPE_VERSION_MAJOR) "." ARPIPE_STR(ARPIPE_VERSION_MINOR) "." ARPIPE_STR(ARPIPE_VERSION_PATCH);
+}
 
 float PostConfig::effective_off_threshold() const {
     if (off_threshold >= 0.0f) return off_threshold;

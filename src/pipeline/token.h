@@ -4,6 +4,7 @@
 // stage fills. Tokens are recycled through a pool, so a long run allocates them once.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -50,6 +51,31 @@ struct Token {
         error_message.clear();
         features_seconds = infer_seconds = 0;
     }
+};
+
+/// A token as it travels between filters. TBB moves items through buffers inside libtbb, whose
+/// synchronisation ThreadSanitizer cannot see; every access to the pointer here is atomic (GCC builtins on a
+/// plain member, so not even construction is a plain write), so TSan never mistakes a hand-off for a race.
+/// On x86 these compile to ordinary loads and stores.
+class TokenRef {
+public:
+    TokenRef() { __atomic_store_n(&p_, nullptr, __ATOMIC_RELAXED); }
+    explicit TokenRef(std::unique_ptr<Token> t) { __atomic_store_n(&p_, t.release(), __ATOMIC_RELEASE); }
+    TokenRef(TokenRef&& other) noexcept { __atomic_store_n(&p_, other.release(), __ATOMIC_RELEASE); }
+    TokenRef& operator=(TokenRef&& other) noexcept {
+        if (this != &other) delete __atomic_exchange_n(&p_, other.release(), __ATOMIC_ACQ_REL);
+        return *this;
+    }
+    TokenRef(const TokenRef&) = delete;
+    TokenRef& operator=(const TokenRef&) = delete;
+    ~TokenRef() { delete __atomic_load_n(&p_, __ATOMIC_ACQUIRE); }
+
+    Token& operator*() const { return *__atomic_load_n(&p_, __ATOMIC_ACQUIRE); }
+    std::unique_ptr<Token> take() { return std::unique_ptr<Token>(release()); }
+
+private:
+    Token* release() { return __atomic_exchange_n(&p_, nullptr, __ATOMIC_ACQ_REL); }
+    Token* p_;
 };
 
 /// Recycles tokens and counts how many are alive, to prove the live-token bound.

@@ -37,6 +37,14 @@ int raw_subformat(RawFormat::Encoding e) {
     return SF_FORMAT_PCM_16;
 }
 
+/// libsndfile's messages in arpipe's style: lower-case start, no trailing period, no internal jargon.
+std::string sndfile_message(std::string m) {
+    if (m.find("SF_INFO") != std::string::npos) return "the header gives a zero sample rate, channel count or format";
+    while (!m.empty() && (m.back() == '.' || m.back() == ' ')) m.pop_back();
+    if (!m.empty()) m[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(m[0])));
+    return m;
+}
+
 void check_layout(int rate, int channels) {
     if (rate < kMinSampleRateHz || rate > kMaxSampleRateHz)
         throw Failure(ErrorCode::bad_sample_rate, "sample rate " + std::to_string(rate) + " Hz is not in [" +
@@ -65,8 +73,11 @@ public:
         std::error_code ec;
         const fs::file_status st = fs::status(path, ec);
         if (ec || !fs::exists(st)) {
-            if (ec && ec != std::errc::no_such_file_or_directory && fs::is_symlink(fs::symlink_status(path, ec)))
-                throw Failure(ErrorCode::not_found, "broken or looping symbolic link");
+            std::error_code lec;
+            if (fs::is_symlink(fs::symlink_status(path, lec))) {
+                if (ec.value() == ELOOP) throw Failure(ErrorCode::not_found, "symbolic link loop");
+                throw Failure(ErrorCode::not_found, "broken symbolic link (points to " + fs::read_symlink(path, lec).string() + ")");
+            }
             throw Failure(ErrorCode::not_found, "no such file");
         }
         if (fs::is_directory(st)) throw Failure(ErrorCode::not_a_file, "is a directory, not an audio file");
@@ -94,10 +105,10 @@ public:
         file_ = sf_open_fd(fd, SFM_READ, &info, /*close_desc=*/SF_TRUE);
         if (file_ == nullptr) {
             const int code = sf_error(nullptr);
-            const std::string why = sf_strerror(nullptr);
+            const std::string why = sndfile_message(sf_strerror(nullptr));
             ::close(fd);  // libsndfile does not take ownership when the open fails
             if (code == SF_ERR_UNRECOGNISED_FORMAT) {
-                std::string msg = "not a recognised audio format (" + why + ")";
+                std::string msg = "not a recognised audio format";
                 if (has_raw_extension(path))
                     msg += "; headerless PCM needs --raw-format ENCODING:RATE:CHANNELS, e.g. s16le:16000:1";
                 throw Failure(ErrorCode::unsupported_format, msg);
@@ -108,7 +119,13 @@ public:
         // Some containers (e.g. WAV with a float subtype) store values beyond [-1, 1]; keep them as they are
         // but never let libsndfile rescale integer data differently per file.
         sf_command(file_, SFC_SET_NORM_FLOAT, nullptr, SF_TRUE);
-        check_layout(info.samplerate, info.channels);
+        try {
+            check_layout(info.samplerate, info.channels);
+        } catch (...) {
+            // The destructor does not run for a constructor that throws: close here (found by the fuzzer).
+            sf_close(file_);
+            throw;
+        }
         *rate = info.samplerate;
         *channels = info.channels;
     }
@@ -122,7 +139,7 @@ public:
         if (got < frames) {
             const int code = sf_error(file_);
             if (code != SF_ERR_NO_ERROR)
-                throw Failure(ErrorCode::read_failed, std::string("decoding failed: ") + sf_strerror(file_));
+                throw Failure(ErrorCode::read_failed, "decoding failed: " + sndfile_message(sf_strerror(file_)));
         }
         return got;
     }

@@ -1,0 +1,255 @@
+// Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
+//
+// Hostile input: every bad file gets a clear per-file error record while the good files around it still
+// produce results, and nothing is lost. When ARPIPE_ROBUSTNESS_TABLE names a file, the cases and what
+// they got are written there as the Markdown table of docs/robustness.md (tools/dev robustness-doc).
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <limits>
+
+#include "support.h"
+
+using arpipe::ErrorCode;
+using testing::TempDir;
+
+namespace {
+
+constexpr int kRate = 16000;
+
+/// A canonical 44-byte WAV header for 16-bit PCM, with every field open to tampering.
+std::string wav_header(std::uint32_t rate, std::uint16_t channels, std::uint32_t data_bytes, std::uint16_t format_tag = 1,
+                       std::uint16_t bits = 16) {
+    std::string h;
+    auto u32 = [&](std::uint32_t v) { h.append(reinterpret_cast<const char*>(&v), 4); };
+    auto u16 = [&](std::uint16_t v) { h.append(reinterpret_cast<const char*>(&v), 2); };
+    h += "RIFF";
+    u32(36 + data_bytes);
+    h += "WAVEfmt ";
+    u32(16);
+    u16(format_tag);
+    u16(channels);
+    u32(rate);
+    u32(rate * channels * bits / 8);
+    u16(static_cast<std::uint16_t>(channels * bits / 8));
+    u16(bits);
+    h += "data";
+    u32(data_bytes);
+    return h;
+}
+
+std::string pcm16(const std::vector<float>& x) {
+    std::string s(x.size() * 2, '\0');
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        const auto v = static_cast<std::int16_t>(x[i] * 32767.0f);
+        std::memcpy(&s[i * 2], &v, 2);
+    }
+    return s;
+}
+
+struct Case {
+    std::string title;     ///< what the input is
+    std::string expected;  ///< an error code, or "ok"
+    std::function<std::string(const TempDir&)> make;  ///< writes the input, returns its path
+};
+
+std::vector<Case> cases() {
+    const std::string one_second = pcm16(testing::noise(1.0, kRate, 0.3f));
+    return {
+        {"non-existent path", "not_found", [](const TempDir& d) { return d.file("does-not-exist.wav"); }},
+        {"a directory given as a file", "not_a_file",
+         [](const TempDir& d) {
+             std::filesystem::create_directory(d.file("dir.wav"));
+             return d.file("dir.wav");
+         }},
+        {"empty file (0 bytes)", "empty_file",
+         [](const TempDir& d) {
+             testing::write_text(d.file("empty.wav"), "");
+             return d.file("empty.wav");
+         }},
+        {"WAV header only, no frames", "empty_file",
+         [](const TempDir& d) {
+             testing::write_text(d.file("header.wav"), wav_header(kRate, 1, 0));
+             return d.file("header.wav");
+         }},
+        {"truncated header (20 bytes)", "bad_header|unsupported_format",
+         [](const TempDir& d) {
+             testing::write_text(d.file("cut.wav"), wav_header(kRate, 1, 32000).substr(0, 20));
+             return d.file("cut.wav");
+         }},
+        {"truncated data (header says 2 s, 1 s present)", "ok",
+         [one_second](const TempDir& d) {
+             testing::write_text(d.file("short.wav"), wav_header(kRate, 1, 64000) + one_second);
+             return d.file("short.wav");
+         }},
+        {"header claiming 4 GB of data, 1 s present", "ok",
+         [one_second](const TempDir& d) {
+             testing::write_text(d.file("huge.wav"), wav_header(kRate, 1, 0xFFFFFFF0u) + one_second);
+             return d.file("huge.wav");
+         }},
+        {"unsupported codec (WAV format tag 0x1234)", "unsupported_format|bad_header",
+         [one_second](const TempDir& d) {
+             testing::write_text(d.file("codec.wav"), wav_header(kRate, 1, 32000, 0x1234) + one_second);
+             return d.file("codec.wav");
+         }},
+        {"text file renamed .wav", "unsupported_format",
+         [](const TempDir& d) {
+             testing::write_text(d.file("notes.wav"), "Dear diary, today I renamed a text file.\n");
+             return d.file("notes.wav");
+         }},
+        {"sample rate 0 Hz", "bad_sample_rate|bad_header",
+         [one_second](const TempDir& d) {
+             testing::write_text(d.file("rate0.wav"), wav_header(0, 1, 32000) + one_second);
+             return d.file("rate0.wav");
+         }},
+        {"sample rate 1 Hz", "bad_sample_rate",
+         [one_second](const TempDir& d) {
+             testing::write_text(d.file("rate1.wav"), wav_header(1, 1, 32000) + one_second);
+             return d.file("rate1.wav");
+         }},
+        {"sample rate 10 MHz", "bad_sample_rate",
+         [one_second](const TempDir& d) {
+             testing::write_text(d.file("rate10M.wav"), wav_header(10'000'000, 1, 32000) + one_second);
+             return d.file("rate10M.wav");
+         }},
+        {"too many channels (100)", "too_many_channels|bad_header",
+         [one_second](const TempDir& d) {
+             testing::write_text(d.file("ch100.wav"), wav_header(kRate, 100, 32000) + one_second);
+             return d.file("ch100.wav");
+         }},
+        {"NaN in float data", "bad_samples",
+         [](const TempDir& d) {
+             auto x = testing::noise(1.0, kRate, 0.3f);
+             x[5000] = std::numeric_limits<float>::quiet_NaN();
+             testing::write_audio(d.file("nan.wav"), x, kRate, 1, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+             return d.file("nan.wav");
+         }},
+        {"Inf in float data", "bad_samples",
+         [](const TempDir& d) {
+             auto x = testing::noise(1.0, kRate, 0.3f);
+             x[100] = std::numeric_limits<float>::infinity();
+             testing::write_audio(d.file("inf.wav"), x, kRate, 1, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+             return d.file("inf.wav");
+         }},
+        {"shorter than one segment (0.2 s): padded and tagged", "ok",
+         [](const TempDir& d) {
+             testing::write_audio(d.file("tiny.wav"), testing::noise(0.2, kRate, 0.3f), kRate);
+             return d.file("tiny.wav");
+         }},
+        {"all silence", "ok",
+         [](const TempDir& d) {
+             testing::write_audio(d.file("silence.wav"), testing::silence(3.0, kRate), kRate);
+             return d.file("silence.wav");
+         }},
+        {"headerless PCM (.raw) without --raw-format", "unsupported_format",
+         [one_second](const TempDir& d) {
+             testing::write_text(d.file("speech.raw"), one_second);
+             return d.file("speech.raw");
+         }},
+        {"non-UTF-8 file name", "ok",
+         [](const TempDir& d) {
+             const std::string name = d.file("caf\xe9-\xff.wav");
+             testing::write_audio(name, testing::noise(1.0, kRate, 0.3f), kRate);
+             return name;
+         }},
+        {"very long file name (240 bytes)", "ok",
+         [](const TempDir& d) {
+             const std::string name = d.file(std::string(236, 'a') + ".wav");
+             testing::write_audio(name, testing::noise(1.0, kRate, 0.3f), kRate);
+             return name;
+         }},
+        {"broken symbolic link", "not_found",
+         [](const TempDir& d) {
+             std::filesystem::create_symlink(d.file("nowhere.wav"), d.file("dangling.wav"));
+             return d.file("dangling.wav");
+         }},
+        {"symbolic link loop", "not_found",
+         [](const TempDir& d) {
+             std::filesystem::create_symlink(d.file("loop-b.wav"), d.file("loop-a.wav"));
+             std::filesystem::create_symlink(d.file("loop-a.wav"), d.file("loop-b.wav"));
+             return d.file("loop-a.wav");
+         }},
+    };
+}
+
+bool matches(const std::string& expected, const std::string& got) {
+    std::size_t start = 0;
+    while (start <= expected.size()) {
+        const std::size_t bar = expected.find('|', start);
+        if (expected.substr(start, bar == std::string::npos ? std::string::npos : bar - start) == got) return true;
+        if (bar == std::string::npos) break;
+        start = bar + 1;
+    }
+    return false;
+}
+
+std::string escape_md(std::string s) {
+    for (std::size_t p = s.find('|'); p != std::string::npos; p = s.find('|', p + 2)) s.replace(p, 1, "\\|");
+    return s;
+}
+
+}  // namespace
+
+TEST_SUITE("hostile input") {
+    TEST_CASE("every hostile file gets its record, between good files that still produce results") {
+        TempDir dir;
+        const auto all = cases();
+        std::vector<arpipe::Input> in;
+        testing::write_audio(dir.file("good-first.wav"), testing::noise(2.0, kRate, 0.3f), kRate);
+        in.push_back(arpipe::Input::file(dir.file("good-first.wav")));
+        for (const auto& c : all) in.push_back(arpipe::Input::file(c.make(dir)));
+        testing::write_audio(dir.file("good-last.wav"), testing::noise(2.0, kRate, 0.3f), kRate);
+        in.push_back(arpipe::Input::file(dir.file("good-last.wav")));
+
+        auto engine = testing::load_engine("loudness_clip.pt", 2, 2);
+        testing::CollectSink sink;
+        const auto stats = engine->run(in, sink);
+
+        // Nothing lost: one terminal record per input, in input order.
+        std::vector<std::size_t> order(in.size());
+        for (std::size_t i = 0; i < in.size(); ++i) order[i] = i;
+        REQUIRE(sink.terminal_order == order);
+        CHECK(stats.files_ok + stats.files_failed == in.size());
+        CHECK_FALSE(sink.events_for(0).empty());
+        CHECK_FALSE(sink.events_for(in.size() - 1).empty());
+
+        std::string table = "| input | expected | got | message |\n|---|---|---|---|\n";
+        for (std::size_t i = 0; i < all.size(); ++i) {
+            const std::size_t idx = i + 1;
+            const arpipe::FileError* err = sink.error_for(idx);
+            const std::string got = err ? std::string(arpipe::to_string(err->code)) : "ok";
+            std::string message = err ? err->message : "";
+            if (!err) {
+                for (const auto& s : sink.summaries)
+                    if (s.file_index == idx)
+                        message = "summary: " + std::to_string(s.segments) + " segment(s), " + std::to_string(s.events) + " event(s)";
+            }
+            CAPTURE(all[i].title);
+            CAPTURE(message);
+            CHECK(matches(all[i].expected, got));
+            if (err) CHECK_FALSE(err->message.empty());
+            table += "| " + all[i].title + " | " + escape_md(all[i].expected) + " | " + got + " | " + escape_md(message) + " |\n";
+        }
+        if (const char* out = std::getenv("ARPIPE_ROBUSTNESS_TABLE")) std::ofstream(out) << table;
+    }
+
+    TEST_CASE("docs/robustness.md lists every hostile case") {
+        const std::string doc = testing::read_text(testing::repo_path("docs/robustness.md"));
+        for (const auto& c : cases()) CHECK_MESSAGE(doc.find("| " + c.title + " |") != std::string::npos, c.title);
+    }
+
+    TEST_CASE("a header claiming gigabytes is read in bounded chunks, not allocated") {
+        // Regression: a reader that trusts the header's data size would allocate 4 GB here.
+        TempDir dir;
+        const std::string path = dir.file("huge.wav");
+        testing::write_text(path, wav_header(kRate, 1, 0xFFFFFFF0u) + pcm16(testing::noise(0.5, kRate, 0.3f)));
+        auto engine = testing::load_engine("loudness_clip.pt", 1, 1);
+        const auto r = engine->process_file(path);
+        REQUIRE(r.summary);
+        CHECK(r.summary->duration_seconds == doctest::Approx(0.5));
+    }
+}
