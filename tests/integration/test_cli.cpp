@@ -3,6 +3,10 @@
 // The `arpipe` command as a user runs it: help, exit codes, --out, --files-from, formats.
 #include <doctest/doctest.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
 
 #include <nlohmann/json.hpp>
 
@@ -106,5 +110,61 @@ TEST_SUITE("cli") {
         CHECK(r.out.find("frame hop 0.05 s") != std::string::npos);
         const Ran j = arpipe_cli("info --json " + testing::repo_path("tests/data/models/loudness_frames.pt"), dir);
         CHECK(nlohmann::json::parse(j.out)["labels"][0] == "loud");
+    }
+}
+
+TEST_SUITE("cli") {
+    TEST_CASE("SIGINT stops the run, keeps complete records, lists what was not processed and exits 130") {
+        TempDir dir;
+        testing::write_audio(dir.file("a.wav"), testing::noise(30.0, 16000, 0.3f), 16000);
+        std::string list;
+        for (int i = 0; i < 200; ++i) list += dir.file("a.wav") + "\n";
+        testing::write_text(dir.file("list.txt"), list);
+        int out_pipe[2];
+        REQUIRE(::pipe(out_pipe) == 0);
+        const std::string err_path = dir.file("err.txt");
+        const pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            ::dup2(out_pipe[1], STDOUT_FILENO);
+            ::close(out_pipe[0]);
+            std::freopen(err_path.c_str(), "w", stderr);
+            const std::string model = testing::repo_path("tests/data/models/loudness_clip.pt");
+            const std::string files = dir.file("list.txt");
+            ::execl(ARPIPE_CLI_PATH, "arpipe", "run", "-j", "1", "--batch", "1", "-m", model.c_str(), "--files-from",
+                    files.c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        ::close(out_pipe[1]);
+        FILE* out = ::fdopen(out_pipe[0], "r");
+        std::vector<std::string> lines;
+        char buf[4096];
+        bool signalled = false;
+        while (std::fgets(buf, sizeof buf, out) != nullptr) {
+            lines.emplace_back(buf);
+            // Interrupt once the first file is complete.
+            if (!signalled && lines.back().find("\"type\":\"summary\"") != std::string::npos) {
+                ::kill(pid, SIGINT);
+                signalled = true;
+            }
+        }
+        std::fclose(out);
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        REQUIRE(signalled);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 130);
+        std::size_t summaries = 0, cancelled = 0;
+        for (const auto& l : lines) {
+            const auto j = nlohmann::json::parse(l);  // every line is complete JSON
+            summaries += j["type"] == "summary";
+            cancelled += j["type"] == "error" && j["code"] == "cancelled";
+        }
+        CHECK(summaries >= 1);
+        CHECK(summaries < 200);
+        CHECK(summaries + cancelled == 200);  // nothing lost
+        const std::string err = testing::read_text(err_path);
+        CHECK(err.find("interrupted") != std::string::npos);
+        CHECK(err.find("not processed") != std::string::npos);
     }
 }
