@@ -1,0 +1,117 @@
+// Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
+#include "bench.h"
+
+#include <iostream>
+
+#include "bench/bench.h"
+#include "bench/workload.h"
+
+namespace arpipe::cli {
+
+struct BenchFlags {
+    bench::Options options;
+    std::string synthetic;
+    std::string worker_spec;
+};
+
+BenchCommand::BenchCommand() : flags(std::make_unique<BenchFlags>()) {}
+BenchCommand::~BenchCommand() = default;
+
+std::unique_ptr<BenchCommand> add_bench_command(CLI::App& app) {
+    auto cmd = std::make_unique<BenchCommand>();
+    BenchFlags& f = *cmd->flags;
+    bench::Options& o = f.options;
+    CLI::App* b = app.add_subcommand(
+        "bench",
+        "Throughput lab: measure arpipe against the case study's naive threaded engine and against single-threaded "
+        "processes, on one workload, and write bench.csv and bench.json (plot them with tools/bench/plot.py).");
+    cmd->app = b;
+    b->footer(
+        "Engines: arpipe (one TBB arena of T threads, LibTorch pools at 1); naive (T std::threads running all stages, "
+        "at::set_num_threads(intra) on the main thread only, as the case study did); multiproc (P processes of "
+        "arpipe -j 1, each with a share of the files).\n"
+        "Experiments: scaling (engine threads x intra-op threads x engines), batch and tokens (arpipe at -j cores), "
+        "paired (arpipe -j 1, arpipe -j cores, multiproc P = cores and the naive engine, run back to back in rounds; "
+        "the targets are medians of per-round ratios).\n"
+        "Every configuration runs in fresh worker processes after a warm-up; each point keeps the median of its "
+        "runs. Figures: wall time, throughput (audio seconds per second = x real time), CPU utilisation "
+        "((user+sys) / wall / cores), peak RSS (summed over processes), threads seen in /proc/self/task, per-stage "
+        "time shares and p50/p95 per-batch times, speedup and parallel efficiency.\n"
+        "Examples:\n"
+        "  arpipe bench --quick                              # ~20 s, a CI smoke run\n"
+        "  arpipe bench --synthetic 10m --out-dir docs/bench # the full sweep of docs/performance.md\n"
+        "  arpipe bench --experiments paired --pairs 9 -m data/models/silero_vad.pt\n"
+        "Exit codes: 0 done; 2 bad options, or a model or worker failed; 3 the results could not be written.");
+    b->add_option("inputs", o.inputs, "Audio files or directories to use as the workload (default: synthetic audio)");
+    b->add_option("--synthetic", f.synthetic,
+                  "Synthetic workload of this much audio, e.g. 90s, 10m, 1h (default 2m; 20s with --quick)");
+    b->add_option("--synthetic-files", o.synthetic_files,
+                  "Split the synthetic audio into this many files (default 48, which divides evenly among 1, 2, 3, 4, "
+                  "6, 8, 12, 16 and 24 processes; 8 with --quick)")
+        ->check(CLI::Range(1, 100000));
+    b->add_option("--synthetic-rate", o.synthetic_rate_hz,
+                  "Sample rate of the synthetic audio in Hz (default 16000; another rate adds resampling)")
+        ->check(CLI::Range(1000, 768000));
+    b->add_flag("--in-memory", o.in_memory,
+                "Workers synthesize the audio in memory (arpipe::Input::pcm) instead of reading WAV files from a "
+                "temporary folder; the RSS figures then include the audio");
+    b->add_option("-m,--model", o.model,
+                  "TorchScript model (default: the bundled tagger; data/models/silero_vad.pt while it is missing)");
+    b->add_option("-j,--threads", o.threads,
+                  "Engine threads to sweep, comma-separated; also the process counts of multiproc (default 1..2 x "
+                  "cores up to 4 cores; powers of two, cores, 1.5 x and 2 x cores above)")
+        ->delimiter(',')
+        ->check(CLI::Range(1, 1024));
+    b->add_option("--intra-op", o.intra_op,
+                  "LibTorch intra-op thread counts for the naive engine, comma-separated (default 1, 2, 4, ..., cores)")
+        ->delimiter(',')
+        ->check(CLI::Range(1, 1024));
+    b->add_option("--batch", o.batch, "Segments per model call outside the batch sweep")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1024));
+    b->add_option("--batches", o.batches, "Batch sizes for the batch sweep, comma-separated (default 1,2,4,8,16)")
+        ->delimiter(',')
+        ->check(CLI::Range(1, 1024));
+    b->add_option("--tokens", o.tokens,
+                  "Live-token bounds for the tokens sweep, comma-separated (default 1, T, T+1, 2T, 2T+2, 4T+4 for T = "
+                  "cores)")
+        ->delimiter(',')
+        ->check(CLI::Range(1, 65536));
+    b->add_option("--engines", o.engines, "Engines to run, comma-separated: arpipe, naive, multiproc (default all)")
+        ->delimiter(',');
+    b->add_option("--experiments", o.experiments,
+                  "Experiments to run, comma-separated: scaling, batch, tokens, paired (default all; scaling and paired "
+                  "with --quick)")
+        ->delimiter(',');
+    b->add_option("--repeats", o.repeats, "Timed runs per point; the median is kept (default 5; 1 with --quick)")
+        ->check(CLI::Range(1, 1000));
+    b->add_option("--pairs", o.pairs, "Rounds of the paired experiment (default 7; 1 with --quick)")
+        ->check(CLI::Range(1, 1000));
+    b->add_option("--cores", o.cores,
+                  "Cores to plan the sweeps and compute utilisation for (default: the CPUs this process may use)")
+        ->check(CLI::Range(1, 1024));
+    b->add_flag("--quick", o.quick,
+                "Small and fast: 20 s of audio, threads and intra-op {1, cores}, scaling and paired only, one run each");
+    b->add_option("-o,--out-dir", o.out_dir, "Folder for bench.csv and bench.json")->capture_default_str();
+    b->add_flag("--keep-workload", o.keep_workload, "Keep the synthetic WAV files (their folder is printed)");
+    b->add_flag("-q,--quiet", o.quiet, "No progress lines on stderr");
+    b->add_option("--worker", f.worker_spec, "Internal: run as a measuring worker (JSON spec)")->group("");
+    return cmd;
+}
+
+int run_bench_command(const BenchCommand& command, int argc, char** argv) {
+    BenchFlags& f = *command.flags;
+    if (!f.worker_spec.empty()) return bench::run_worker(f.worker_spec);
+    bench::Options o = f.options;
+    if (!f.synthetic.empty()) {
+        o.synthetic_seconds = bench::parse_duration(f.synthetic);
+        if (o.synthetic_seconds <= 0) {
+            std::cerr << "arpipe bench: --synthetic " << f.synthetic << " is not a duration such as 90s, 10m or 1h\n";
+            return 2;
+        }
+    }
+    for (int i = 0; i < argc; ++i) o.command_line += (i ? " " : "") + std::string(argv[i]);
+    return bench::run(std::move(o), std::cerr);
+}
+
+}  // namespace arpipe::cli
