@@ -126,6 +126,23 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+/// The process's memory as the kernel and the allocator see it. The jemalloc figures are filled when the
+/// process runs on jemalloc (the arpipe CLI links it; a host may too), found at run time, so the library
+/// itself does not depend on it.
+struct MemoryStats {
+    double rss_mb = 0;       ///< resident set size now (VmRSS)
+    double peak_rss_mb = 0;  ///< highest resident set size so far (VmHWM)
+    double anon_rss_mb = 0;  ///< resident anonymous memory now (RssAnon): the heap, without mapped library code
+    bool jemalloc = false;   ///< whether the figures below are set
+    double allocated_mb = 0; ///< bytes the application holds (stats.allocated)
+    double active_mb = 0;    ///< pages backing those allocations (stats.active)
+    double resident_mb = 0;  ///< allocator pages resident in RAM, metadata included (stats.resident)
+    double mapped_mb = 0;    ///< allocator extents mapped (stats.mapped)
+};
+
+/// A snapshot of the process's memory. Cheap (a /proc read and a few mallctl calls); safe from any thread.
+[[nodiscard]] MemoryStats memory_stats();
+
 /// The path of the bundled default model: $ARPIPE_MODEL if set, else the build tree's or the install
 /// prefix's share/arpipe/models/tagger.pt, whichever exists.
 [[nodiscard]] std::string default_model_path();

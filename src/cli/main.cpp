@@ -12,11 +12,13 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "arpipe/engine.h"
 #include "arpipe/version.h"
+#include "bench.h"
 #include "progress.h"
 
 namespace {
@@ -63,6 +65,9 @@ struct RunFlags {
     double min_gap = 0.0;
     bool quiet = false;
     int verbose = 0;
+    bool memory_report = false;
+    std::string memory_csv;
+    int memory_interval_ms = 200;
 };
 
 std::shared_ptr<spdlog::logger> make_cli_logger() {
@@ -160,7 +165,18 @@ int cmd_run(const RunFlags& f) {
     }
     std::ostream& out = f.out.empty() ? std::cout : file;
     auto writer = arpipe::make_writer(format, out);
-    arpipe::cli::ProgressSink sink(*writer, !f.quiet && isatty(STDERR_FILENO) != 0);
+    arpipe::cli::ProgressSink progress(*writer, !f.quiet && isatty(STDERR_FILENO) != 0);
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> csv(nullptr, &std::fclose);
+    std::optional<arpipe::cli::MemorySampler> sampler;
+    if (!f.memory_csv.empty()) {
+        csv.reset(std::fopen(f.memory_csv.c_str(), "w"));
+        if (!csv) {
+            logger->error("cannot write {}", f.memory_csv);
+            return kExitOutput;
+        }
+        sampler.emplace(progress, csv.get(), f.memory_interval_ms);
+    }
+    arpipe::Sink& sink = sampler ? static_cast<arpipe::Sink&>(*sampler) : progress;
 
     install_signal_handlers();
     arpipe::RunOptions options;
@@ -181,9 +197,18 @@ int cmd_run(const RunFlags& f) {
         std::fprintf(stderr, "arpipe: %zu ok, %zu failed, %.1f s of audio in %.2f s (%.1fx real time, %d threads)\n",
                      stats.files_ok, stats.files_failed, stats.audio_seconds, stats.wall_seconds, speed, stats.threads);
     }
+    if (f.memory_report) {
+        const arpipe::MemoryStats m = arpipe::memory_stats();
+        std::fprintf(stderr, "arpipe: memory: rss %.1f MB (anonymous %.1f MB), peak rss %.1f MB", m.rss_mb, m.anon_rss_mb,
+                     m.peak_rss_mb);
+        if (m.jemalloc)
+            std::fprintf(stderr, "; jemalloc allocated %.1f MB, active %.1f MB, resident %.1f MB, mapped %.1f MB", m.allocated_mb,
+                         m.active_mb, m.resident_mb, m.mapped_mb);
+        std::fputc('\n', stderr);
+    }
     if (stats.cancelled) {
-        std::fprintf(stderr, "arpipe: interrupted; %zu input(s) not processed:\n", sink.not_processed().size());
-        for (const auto& name : sink.not_processed()) std::fprintf(stderr, "  %s\n", name.c_str());
+        std::fprintf(stderr, "arpipe: interrupted; %zu input(s) not processed:\n", progress.not_processed().size());
+        for (const auto& name : progress.not_processed()) std::fprintf(stderr, "  %s\n", name.c_str());
         return kExitInterrupted;
     }
     return stats.files_failed == 0 ? kExitOk : kExitSomeFailed;
@@ -251,12 +276,17 @@ int main(int argc, char** argv) {
     run->add_option("--raw-format", f.raw_format, "Read .raw/.pcm files as headerless PCM ENCODING:RATE:CHANNELS (s16le, s32le, f32le, u8), e.g. s16le:16000:1");
     run->add_flag("-q,--quiet", f.quiet, "No progress line, no closing summary, errors only");
     run->add_flag("-v,--verbose", f.verbose, "More log messages on stderr (-vv for debug)");
+    run->add_flag("--memory-report", f.memory_report, "At the end, print RSS, peak RSS and jemalloc's allocated/active/resident/mapped figures to stderr");
+    run->add_option("--memory-csv", f.memory_csv, "Sample memory over the run into a CSV file (wall time, audio time, RSS, jemalloc figures)");
+    run->add_option("--memory-interval", f.memory_interval_ms, "Milliseconds between --memory-csv samples")->capture_default_str()->check(CLI::Range(1, 600000));
 
     std::string info_model;
     bool info_json = false;
     CLI::App* info = app.add_subcommand("info", "Show what a model expects and emits (its arpipe.json)");
     info->add_option("model", info_model, "Model file (default: the bundled tagger)");
     info->add_flag("--json", info_json, "Print the raw arpipe.json");
+
+    const auto bench = arpipe::cli::add_bench_command(app);
 
     try {
         app.parse(argc, argv);
@@ -266,5 +296,6 @@ int main(int argc, char** argv) {
     }
     if (run->parsed()) return cmd_run(f);
     if (info->parsed()) return cmd_info(info_model, info_json);
+    if (bench->app->parsed()) return arpipe::cli::run_bench_command(*bench, argc, argv);
     return kExitUsage;
 }

@@ -46,3 +46,35 @@ void ProgressSink::on_finish() {
 }
 
 }  // namespace arpipe::cli
+
+#include "arpipe/engine.h"
+
+namespace arpipe::cli {
+
+MemorySampler::MemorySampler(Sink& inner, std::FILE* csv, int interval_ms) : inner_(inner), csv_(csv), interval_ms_(interval_ms) {
+    std::fputs("wall_seconds,audio_seconds,rss_mb,peak_rss_mb,anon_rss_mb,jemalloc_allocated_mb,jemalloc_active_mb,jemalloc_resident_mb\n", csv_);
+    sample(0.0, 0.0);
+}
+
+void MemorySampler::sample(double wall_seconds, double audio_seconds) {
+    const MemoryStats m = memory_stats();
+    std::fprintf(csv_, "%.3f,%.1f,%.2f,%.2f,%.2f,%.2f,%.2f,%.2f\n", wall_seconds, audio_seconds, m.rss_mb, m.peak_rss_mb,
+                 m.anon_rss_mb, m.allocated_mb, m.active_mb, m.resident_mb);
+}
+
+void MemorySampler::on_progress(const Progress& p) {
+    inner_.on_progress(p);
+    audio_seconds_ = p.audio_seconds_done;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(interval_ms_)) return;
+    last_ = now;
+    sample(std::chrono::duration<double>(now - start_).count(), p.audio_seconds_done);
+}
+
+void MemorySampler::on_finish() {
+    sample(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(), audio_seconds_);
+    std::fflush(csv_);
+    inner_.on_finish();
+}
+
+}  // namespace arpipe::cli

@@ -37,3 +37,29 @@ private:
 };
 
 }  // namespace arpipe::cli
+
+namespace arpipe::cli {
+
+/// Samples the process's memory at most every `interval_ms` (from the output filter's progress calls, so no
+/// thread of its own) and writes one CSV row per sample: the memory-over-time figure of docs/memory.md.
+class MemorySampler final : public Sink {
+public:
+    MemorySampler(Sink& inner, std::FILE* csv, int interval_ms);
+
+    void on_event(const Event& e) override { inner_.on_event(e); }
+    void on_summary(const FileSummary& s) override { inner_.on_summary(s); }
+    void on_error(const FileError& e) override { inner_.on_error(e); }
+    void on_progress(const Progress& p) override;
+    void on_finish() override;
+
+private:
+    void sample(double wall_seconds, double audio_seconds);
+    Sink& inner_;
+    std::FILE* csv_;
+    int interval_ms_;
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point last_{};
+    double audio_seconds_ = 0;
+};
+
+}  // namespace arpipe::cli

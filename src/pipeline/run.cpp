@@ -378,6 +378,7 @@ RunStats run_pipeline(const Engine::Impl& engine, const std::vector<Input>& inpu
     std::optional<tbb::global_control> cap;
     if (threads > hw) cap.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
     tbb::task_arena arena(threads);
+    arena.initialize();  // an observer attached to an arena that is not yet initialised leaks its proxy in TBB
     TorchPinObserver observer(arena);
     arena.execute([&] {
         pin_torch_threads();  // the calling thread works in the arena too
