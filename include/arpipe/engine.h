@@ -81,6 +81,10 @@ struct Input {
 struct RunOptions {
     const std::atomic<bool>* cancel = nullptr;  ///< set to true (from any thread) to stop the run
     std::optional<ThreadConfig> threads;        ///< overrides the engine's ThreadConfig for this run
+    /// Run inside the caller's current TBB arena (a host that already owns one) instead of making an arena of
+    /// `threads` workers; the arena's concurrency then sets the thread count. arpipe still pins LibTorch's
+    /// pools on every worker of that arena while the run lasts.
+    bool use_caller_arena = false;
 };
 
 /// Everything one input produced, for `Engine::process_file`.

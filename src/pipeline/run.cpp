@@ -366,21 +366,14 @@ private:
 RunStats run_pipeline(const Engine::Impl& engine, const std::vector<Input>& inputs, Sink& sink, const RunOptions& options) {
     const ThreadConfig tc = options.threads ? *options.threads : engine.config.threads;
     const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const int threads = tc.threads > 0 ? tc.threads : hw;
+    const int threads = options.use_caller_arena ? tbb::this_task_arena::max_concurrency() : tc.threads > 0 ? tc.threads : hw;
     const int tokens = tc.tokens > 0 ? tc.tokens : 2 * threads + 2;
 
     PipelineRun run(engine, inputs, sink, options, std::max(1, tc.batch));
     run.stats().threads = threads;
     run.stats().token_limit = tokens;
 
-    // TBB caps its worker pool at the hardware concurrency; a run asking for more (to measure
-    // oversubscription) raises the cap for its duration.
-    std::optional<tbb::global_control> cap;
-    if (threads > hw) cap.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
-    tbb::task_arena arena(threads);
-    arena.initialize();  // an observer attached to an arena that is not yet initialised leaks its proxy in TBB
-    TorchPinObserver observer(arena);
-    arena.execute([&] {
+    auto body = [&] {
         pin_torch_threads();  // the calling thread works in the arena too
         const auto chain =
             tbb::make_filter<void, TokenRef>(tbb::filter_mode::serial_in_order,
@@ -407,7 +400,22 @@ RunStats run_pipeline(const Engine::Impl& engine, const std::vector<Input>& inpu
         { [[maybe_unused]] TsanHandoff before_run; }
         tbb::parallel_pipeline(static_cast<std::size_t>(tokens), chain);
         { [[maybe_unused]] TsanHandoff after_run; }
-    });
+    };
+    if (options.use_caller_arena) {
+        // The host's arena: observe it for this run so its workers pin LibTorch's pools too.
+        tbb::task_arena current(tbb::task_arena::attach{});
+        TorchPinObserver observer(current);
+        body();
+    } else {
+        // TBB caps its worker pool at the hardware concurrency; a run asking for more (to measure
+        // oversubscription) raises the cap for its duration.
+        std::optional<tbb::global_control> cap;
+        if (threads > hw) cap.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
+        tbb::task_arena arena(threads);
+        arena.initialize();  // an observer attached to an arena that is not yet initialised leaks its proxy in TBB
+        TorchPinObserver observer(arena);
+        arena.execute(body);
+    }
     sink.on_finish();
     RunStats stats = run.finish();
     if (engine.log) {

@@ -107,3 +107,25 @@ TEST_SUITE("pipeline properties") {
         }
     }
 }
+
+#include <tbb/task_arena.h>
+
+TEST_SUITE("pipeline properties") {
+    TEST_CASE("a run can use the host's own TBB arena, with the same output") {
+        TempDir dir;
+        const auto in = workload(dir);
+        auto engine = testing::load_engine("loudness_frames.pt", 1, 2);
+        const std::string own = run_jsonl(*engine, in, 1, 0, 2);
+        tbb::task_arena host(2);
+        std::ostringstream os;
+        arpipe::RunStats stats;
+        host.execute([&] {
+            auto writer = arpipe::make_writer(arpipe::OutputFormat::jsonl, os);
+            arpipe::RunOptions opt;
+            opt.use_caller_arena = true;
+            stats = engine->run(in, *writer, opt);
+        });
+        CHECK(stats.threads == 2);
+        CHECK(os.str() == own);
+    }
+}
