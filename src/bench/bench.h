@@ -35,6 +35,7 @@ struct Options {
     std::vector<std::string> engines;      ///< subset of arpipe, naive, multiproc; empty = all
     std::vector<std::string> experiments;  ///< subset of scaling, batch, tokens, paired; empty = all
     int batch = 4;                    ///< batch size outside the batch sweep
+    bool naive_model_per_thread = false;   ///< the naive engine's threads each get their own copy of the model
     int repeats = 0;                  ///< timed runs per point; 0 = 5 (1 with `quick`)
     int pairs = 0;                    ///< rounds of the paired experiment; 0 = 7 (1 with `quick`)
     int cores = 0;                    ///< cores to plan for; 0 = the CPUs this process may use

@@ -3,6 +3,7 @@
 // The bench driver: plans the sweeps, starts worker processes (this binary, `bench --worker SPEC`), collects
 // their measurements and writes bench.csv and bench.json. See bench.h for the engines and the protocol.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,7 +59,7 @@ public:
         for (char** e = environ; *e != nullptr; ++e) {
             const std::string kv = *e;
             bool drop = false;
-            for (const char* name : {"OMP_NUM_THREADS=", "MKL_NUM_THREADS=", "OPENBLAS_NUM_THREADS="})
+            for (const char* name : {"OMP_NUM_THREADS=", "MKL_NUM_THREADS="})
                 drop = drop || kv.rfind(name, 0) == 0;
             if (drop) removed_.push_back(kv);
             else storage_.push_back(kv);
@@ -189,6 +190,7 @@ struct Workload {
 struct Context {
     std::string exe;
     std::string model;
+    bool naive_model_per_thread = false;
     WorkerEnvironment env;
     Workload workload;
     ModelFacts model_facts;
@@ -207,7 +209,8 @@ public:
                       {"threads", multi_ ? 1 : p.threads},
                       {"intra_op", p.intra_op},
                       {"batch", p.batch},
-                      {"tokens", p.tokens}};
+                      {"tokens", p.tokens},
+                      {"model_per_thread", p.engine == "naive" && ctx.naive_model_per_thread}};
             ctx.workload.describe(share, spec);
             procs_.push_back(std::make_unique<WorkerProcess>(ctx.exe, spec.dump(), ctx.env));
         }
@@ -313,7 +316,7 @@ std::string loadavg() {
     return a + " " + b + " " + c;
 }
 
-json host_json(int cores) {
+json host_json(int cores, const std::string& loadavg_at_start) {
     utsname u{};
     ::uname(&u);
     char date[32];
@@ -326,7 +329,10 @@ json host_json(int cores) {
                 {"kernel", std::string(u.sysname) + " " + u.release},
                 {"memory", first_line_of("/proc/meminfo", "MemTotal")},
                 {"date_utc", date},
-                {"loadavg_at_start", loadavg()}};
+                {"loadavg_at_start", loadavg_at_start},
+                // Scheduling priority of the bench (see BENCH_PRIORITY in tools/bench/full_sweep.sh).
+                {"nice", ::getpriority(PRIO_PROCESS, 0)},
+                {"autogroup", first_line_of("/proc/self/autogroup", "/")}};
 }
 
 std::string resolve_model(const std::string& requested) {
@@ -391,6 +397,7 @@ int run(Options o, std::ostream& log) {
         Context ctx;
         ctx.exe = self_exe();
         ctx.model = resolve_model(o.model);
+        ctx.naive_model_per_thread = o.naive_model_per_thread;
         if (std::error_code ec; !fs::is_regular_file(ctx.model, ec)) throw UsageError("model file not found: " + ctx.model);
         Workload& w = ctx.workload;
         TempDirGuard temp;
@@ -482,10 +489,12 @@ int run(Options o, std::ostream& log) {
 
         // ---- measure ---------------------------------------------------------------------------------------
         const auto t_begin = Clock::now();
+        const std::string loadavg_at_start = loadavg();
         std::vector<Point> points;
         const int total = static_cast<int>(plan.size() + paired.size());
         int done = 0;
         for (Point& p : plan) {
+            p.loadavg = loadavg();
             {
                 EngineGroup group(p, ctx);
                 for (int r = 0; r < o.repeats; ++r) p.samples.push_back(group.run_once());
@@ -496,6 +505,7 @@ int run(Options o, std::ostream& log) {
         if (!paired.empty()) {
             // All engines of the paired experiment stay loaded; each round runs each once, back to back, so
             // the ratios compare runs taken seconds apart.
+            for (Point& p : paired) p.loadavg = loadavg();
             std::vector<std::unique_ptr<EngineGroup>> groups;
             for (const Point& p : paired) groups.push_back(std::make_unique<EngineGroup>(p, ctx));
             for (int r = 0; r < o.pairs; ++r)
@@ -513,7 +523,7 @@ int run(Options o, std::ostream& log) {
         for (const Point& p : points) summaries.push_back(summarize(p, cores));
         add_relative_figures(points, summaries, cores);
         const json targets = evaluate_targets(points, cores, ctx.model_facts);
-        const json rec = recommend(points, summaries);
+        const json rec = recommend(points, summaries, cores);
 
         std::set<std::int64_t> event_counts;
         for (const Point& p : points)
@@ -522,7 +532,7 @@ int run(Options o, std::ostream& log) {
         json doc;
         doc["arpipe_version"] = version_string();
         doc["command"] = o.command_line;
-        doc["host"] = host_json(cores);
+        doc["host"] = host_json(cores, loadavg_at_start);
         doc["host"]["loadavg_at_end"] = loadavg();
         doc["bench_seconds"] = bench_seconds;
         doc["model"] = {{"path", ctx.model_facts.path},
@@ -544,6 +554,7 @@ int run(Options o, std::ostream& log) {
                            {"batch", o.batch},       {"threads", o.threads}, {"intra_op", o.intra_op},
                            {"batches", o.batches},   {"tokens", o.tokens},   {"engines", o.engines},
                            {"experiments", o.experiments},
+                           {"naive_model_per_thread", o.naive_model_per_thread},
                            {"worker_env_removed", ctx.env.removed()}};
         doc["events_agree"] = event_counts.size() <= 1;
         doc["event_counts"] = event_counts;
@@ -560,6 +571,7 @@ int run(Options o, std::ostream& log) {
                            {"batch", p.batch},
                            {"tokens", p.tokens},
                            {"label", p.label()},
+                           {"loadavg_at_start", p.loadavg},
                            {"median", to_json(summaries[i])},
                            {"samples", samples}});
         }

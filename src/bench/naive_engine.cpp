@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -79,6 +80,7 @@ void track_segment(const ModelInfo& info, std::int64_t steps, const SegmentInfo&
 struct NaiveEngine::Impl {
     NaiveConfig config;
     std::unique_ptr<Model> model;
+    std::vector<std::unique_ptr<Model>> thread_models;  // with model_per_thread: one copy per thread
     std::unique_ptr<LogMel> logmel;  // log_mel models only
     Activation activation = Activation::none;
     std::int64_t steps = 1;
@@ -108,6 +110,12 @@ NaiveEngine::NaiveEngine(const NaiveConfig& config) : impl_(std::make_unique<Imp
     e.item_size = 1;
     for (auto d : item_shape) e.item_size *= static_cast<std::size_t>(d);
     e.steps = e.model->prepare(item_shape, config.batch);
+    if (config.model_per_thread) {
+        for (int i = 0; i < config.threads; ++i) {
+            e.thread_models.push_back(Model::load(config.model_path));
+            e.thread_models.back()->prepare(item_shape, config.batch);
+        }
+    }
     e.activation = parse_activation(info.activation);
     // The case study's setup: one call, on the main thread; the engine's own threads never set it.
     set_torch_intra_op_threads(config.intra_op_threads);
@@ -213,7 +221,7 @@ RunStats NaiveEngine::run(const std::vector<Input>& inputs, std::int64_t* events
         }
     };
 
-    auto worker = [&] {
+    auto worker = [&](const Model& model) {
         RunStats local;
         try {
             std::vector<float> audio(static_cast<std::size_t>(batch) * S, 0.0f);
@@ -241,7 +249,7 @@ RunStats NaiveEngine::run(const std::vector<Input>& inputs, std::int64_t* events
                     }
                     t0 = Clock::now();
                     try {
-                        e.model->forward(e.logmel ? features.data() : audio.data(), batch, scores);
+                        model.forward(e.logmel ? features.data() : audio.data(), batch, scores);
                         score_steps(scores.data(), static_cast<std::int64_t>(w.count) * e.steps, n_labels, e.activation,
                                     e.config.post.top_k);
                     } catch (const Failure&) {
@@ -291,7 +299,8 @@ RunStats NaiveEngine::run(const std::vector<Input>& inputs, std::int64_t* events
 
     std::vector<std::thread> pool;
     pool.reserve(static_cast<std::size_t>(e.config.threads));
-    for (int i = 0; i < e.config.threads; ++i) pool.emplace_back(worker);
+    for (int i = 0; i < e.config.threads; ++i)
+        pool.emplace_back(worker, std::cref(e.thread_models.empty() ? *e.model : *e.thread_models[static_cast<std::size_t>(i)]));
     for (auto& t : pool) t.join();
     if (error) std::rethrow_exception(error);
 

@@ -25,6 +25,7 @@ struct NaiveConfig {
     int threads = 1;           ///< engine threads (std::thread), each running all stages
     int intra_op_threads = 1;  ///< at::set_num_threads(n) on the main thread only
     int batch = 4;             ///< segments per model call
+    bool model_per_thread = false;  ///< each thread runs its own copy of the model instead of one shared module
     PostConfig post;
 };
 

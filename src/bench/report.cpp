@@ -272,7 +272,7 @@ json evaluate_targets(const std::vector<Point>& points, int cores, const ModelFa
     return out;
 }
 
-json recommend(const std::vector<Point>& points, const std::vector<Summary>& summaries) {
+json recommend(const std::vector<Point>& points, const std::vector<Summary>& summaries, int cores) {
     // The smallest setting within 3% of the best throughput of one experiment's arpipe points.
     auto pick = [&](const std::string& experiment, auto key) -> std::optional<std::pair<int, double>> {
         double best = 0;
@@ -291,11 +291,11 @@ json recommend(const std::vector<Point>& points, const std::vector<Summary>& sum
     const auto threads = pick("scaling", [](const Point& p) { return p.threads; });
     const auto batch = pick("batch", [](const Point& p) { return p.batch; });
     const auto tokens = pick("tokens", [](const Point& p) { return p.tokens; });
-    r["threads"] = threads ? threads->first : 0;
+    r["threads"] = threads ? threads->first : cores;
     r["batch"] = batch ? batch->first : 4;
     r["tokens"] = tokens ? tokens->first : 0;
     std::ostringstream text;
-    text << "arpipe run -j " << (threads ? std::to_string(threads->first) : std::string("0"));
+    text << "arpipe run -j " << (threads ? threads->first : cores);
     text << " --batch " << (batch ? batch->first : 4);
     if (tokens) text << " --tokens " << tokens->first;
     r["command"] = text.str();

@@ -40,6 +40,7 @@ struct Point {
     int batch = 4;
     int tokens = 0;          ///< arpipe's live-token bound; 0 = its default (2 x threads + 2)
     std::vector<Sample> samples;
+    std::string loadavg;     ///< /proc/loadavg when the point started: other load on the host shows here
 
     [[nodiscard]] std::string label() const;
 };
@@ -79,7 +80,9 @@ struct ModelFacts {
 
 /// Threads, batch and live tokens for this host, from the scaling, batch and tokens experiments: for each
 /// knob the smallest value within 3% of the best measured throughput.
-[[nodiscard]] nlohmann::json recommend(const std::vector<Point>& points, const std::vector<Summary>& summaries);
+/// Without a scaling experiment the threads are `cores`.
+[[nodiscard]] nlohmann::json recommend(const std::vector<Point>& points, const std::vector<Summary>& summaries,
+                                       int cores);
 
 /// The CSV header and one row per point (medians).
 [[nodiscard]] std::string csv_header();

@@ -149,6 +149,7 @@ int run_worker(const std::string& spec_text) {
             c.threads = threads;
             c.intra_op_threads = spec.at("intra_op");
             c.batch = batch;
+            c.model_per_thread = spec.value("model_per_thread", false);
             runner = std::make_unique<NaiveRunner>(c);
         } else {
             ThreadConfig tc;

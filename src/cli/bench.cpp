@@ -69,6 +69,9 @@ std::unique_ptr<BenchCommand> add_bench_command(CLI::App& app) {
     b->add_option("--batch", o.batch, "Segments per model call outside the batch sweep")
         ->capture_default_str()
         ->check(CLI::Range(1, 1024));
+    b->add_flag("--naive-model-per-thread", o.naive_model_per_thread,
+                "Give each thread of the naive engine its own copy of the model instead of one shared module (to "
+                "measure what sharing one module costs)");
     b->add_option("--batches", o.batches, "Batch sizes for the batch sweep, comma-separated (default 1,2,4,8,16)")
         ->delimiter(',')
         ->check(CLI::Range(1, 1024));

@@ -39,6 +39,8 @@ void pin_torch_threads() {
     if (at::get_num_threads() != 1) at::set_num_threads(1);
 }
 
+void set_torch_intra_op_threads(int n) { at::set_num_threads(n); }
+
 struct Model::Impl {
     // Module::forward is not marked const, but running a loaded module for inference from many threads at
     // once is safe; the handle itself is never modified after prepare().

@@ -17,6 +17,10 @@ namespace arpipe {
 /// thread, so every worker must call this), inter-op once for the process. Cheap to call again.
 void pin_torch_threads();
 
+/// Sets LibTorch's intra-op thread count to `n` (>= 1) with at::set_num_threads, on the calling thread only.
+/// Used by the bench's naive engine to reproduce the case study's setup; the pipeline never calls it.
+void set_torch_intra_op_threads(int n);
+
 class Model {
 public:
     /// Loads a TorchScript file and its arpipe.json description. Throws Failure(bad_model).

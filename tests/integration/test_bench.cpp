@@ -67,6 +67,7 @@ TEST_SUITE("bench") {
         CHECK(r.code == 0);
         for (const char* word : {"--synthetic", "--in-memory", "--threads", "--intra-op", "--batches", "--tokens",
                                  "--engines", "--experiments", "--repeats", "--pairs", "--quick", "--out-dir", "naive",
+                                 "--naive-model-per-thread",
                                  "multiproc", "bench.csv", "bench.json", "Exit codes"})
             CHECK_MESSAGE(r.out.find(word) != std::string::npos, word);
         CHECK(r.out.find("--worker") == std::string::npos);  // internal, hidden

@@ -42,17 +42,22 @@ def points(doc, experiment, engine=None, **fixed):
     return sorted(out, key=lambda p: (p["threads"], p["batch"], p["tokens"]))
 
 
-def subtitle(doc):
+def subtitle(doc, runs=None):
     h, w, m = doc["host"], doc["workload"], doc["model"]
+    runs = runs or f"median of {doc['settings']['repeats']} runs per point"
     return (f"{h['planned_cores']} cores ({h['cpu_model']}), model {m['name']}, "
-            f"{w['audio_seconds']:.0f} s of audio in {w['inputs']} files, median of "
-            f"{doc['settings']['repeats']} runs per point")
+            f"{w['audio_seconds']:.0f} s of audio in {w['inputs']} files, {runs}")
 
 
 def cores_marker(ax, doc):
     """A dotted line at the core count, and whole-number ticks on the threads axis."""
     ax.axvline(doc["host"]["planned_cores"], color="0.7", lw=0.8, ls=":", zorder=0)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def intra_colour(doc, intra):
+    """The naive engine's line colour for an intra-op count, the same in every plot."""
+    return f"C{doc['settings']['intra_op'].index(intra) % 3}" if intra in doc["settings"]["intra_op"] else "C4"
 
 
 def engine_lines(doc, metric, scale=1.0):
@@ -62,7 +67,8 @@ def engine_lines(doc, metric, scale=1.0):
         pts = points(doc, "scaling", "naive", intra_op=intra)
         if pts:
             lines.append((f"naive, intra-op {intra} (main thread only)", [p["threads"] for p in pts],
-                          [p["median"][metric] * scale for p in pts], dict(ls="--", marker="o")))
+                          [p["median"][metric] * scale for p in pts],
+                          dict(ls="--", marker="o", color=intra_colour(doc, intra))))
     pts = points(doc, "scaling", "multiproc")
     if pts:
         lines.append(("multi-process, 1 thread each (x = processes)", [p["threads"] for p in pts],
@@ -109,10 +115,11 @@ def plot_speedup(doc, out_dir):
     base_thr = base[0]["median"]["throughput_x"]
     fig, ax = plt.subplots(figsize=(8, 5))
     shown = [("arpipe", points(doc, "scaling", "arpipe"), dict(lw=2.5, marker="D", color="C3")),
-             (f"naive, intra-op {cores} (main thread only)",
-              points(doc, "scaling", "naive", intra_op=cores), dict(ls="--", marker="o", color="C0")),
              ("naive, intra-op 1 (main thread only)",
-              points(doc, "scaling", "naive", intra_op=1), dict(ls="--", marker="o", color="C1")),
+              points(doc, "scaling", "naive", intra_op=1), dict(ls="--", marker="o", color=intra_colour(doc, 1))),
+             (f"naive, intra-op {cores} (main thread only)",
+              points(doc, "scaling", "naive", intra_op=cores),
+              dict(ls="--", marker="o", color=intra_colour(doc, cores))),
              ("multi-process (x = processes)", points(doc, "scaling", "multiproc"),
               dict(ls="-.", marker="s", color="0.35"))]
     xmax = 1
@@ -176,8 +183,8 @@ def plot_paired(doc, out_dir):
     ax.set_ylabel("throughput, x real time (dots: rounds, bar: median)")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3, axis="y")
-    ax.set_title(f"Paired rounds ({doc['settings']['pairs']}): every engine once per round, back to back\n"
-                 + subtitle(doc), fontsize=9)
+    ax.set_title(f"Paired rounds: every engine once per round, back to back\n"
+                 + subtitle(doc, f"{doc['settings']['pairs']} rounds"), fontsize=9)
     fig.tight_layout()
     fig.savefig(os.path.join(out_dir, "paired.png"), dpi=110)
     plt.close(fig)

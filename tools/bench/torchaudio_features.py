@@ -6,7 +6,8 @@
 
 Same parameters as arpipe's LogMel in src/bench/microbench.cpp: 16 kHz, n_fft 512, 400-sample Hann window,
 hop 160, HTK mel scale 0-8000 Hz, power 2, ln(mel + 1e-6); the same LCG noise. Reports audio seconds per
-second of one thread (x real time per core) for each case, the median of 5 timed repeats of >= 0.5 s each.
+CPU second of one thread (x real time per core, as Google Benchmark's rate counters in the microbench count
+CPU time) for each case, the median of 5 timed repeats of >= 0.5 s of CPU each.
 """
 import argparse
 import json
@@ -31,11 +32,11 @@ def x_realtime(fn, audio_seconds, min_time=0.5, repeats=5):
     fn()  # warm-up
     rates = []
     for _ in range(repeats):
-        n, t0 = 0, time.perf_counter()
+        n, t0 = 0, time.process_time()
         while True:
             fn()
             n += 1
-            dt = time.perf_counter() - t0
+            dt = time.process_time() - t0
             if dt >= min_time:
                 break
         rates.append(n * audio_seconds / dt)
