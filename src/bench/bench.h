@@ -25,7 +25,7 @@ struct Options {
     std::vector<std::string> inputs;  ///< audio files or directories; empty = synthetic workload
     double synthetic_seconds = 0;     ///< 0 = 120 s (20 s with `quick`)
     int synthetic_files = 0;          ///< 0 = 48 (8 with `quick`)
-    int synthetic_rate_hz = 0;        ///< 0 = the model's rate (no resampling)
+    int synthetic_rate_hz = 0;        ///< 0 = 16000 Hz (the rate of the bundled models: no resampling)
     bool in_memory = false;           ///< workers synthesize the audio in memory (arpipe::Input::pcm)
     std::string model;                ///< empty = the bundled tagger, else data/models/silero_vad.pt
     std::vector<int> threads;         ///< engine threads (and processes) to sweep; empty = a default

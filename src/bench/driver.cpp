@@ -613,6 +613,7 @@ int run(Options o, std::ostream& log) {
         std::cout << "recommendation for this host: " << rec["command"].get<std::string>() << '\n';
         if (event_counts.size() > 1) std::cout << "warning: the engines did not all produce the same number of events\n";
         std::cout << "results: " << csv_path << ", " << json_path << " (" << static_cast<int>(bench_seconds) << " s)\n";
+        if (o.keep_workload && !w.temp_dir.empty()) std::cout << "workload kept in " << w.temp_dir << '\n';
         return 0;
     } catch (const UsageError& e) {
         std::cerr << "arpipe bench: " << e.what() << '\n';

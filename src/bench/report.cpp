@@ -273,37 +273,45 @@ json evaluate_targets(const std::vector<Point>& points, int cores, const ModelFa
 }
 
 json recommend(const std::vector<Point>& points, const std::vector<Summary>& summaries, int cores) {
-    // The smallest setting within 3% of the best throughput of one experiment's arpipe points.
-    auto pick = [&](const std::string& experiment, auto key) -> std::optional<std::pair<int, double>> {
+    // For one knob, from one experiment's arpipe points: the default when it is within 3% of the best
+    // throughput measured, else the smallest value within 3% of the best (fewer threads, smaller batches
+    // and fewer tokens cost less memory and latency).
+    auto pick = [&](const std::string& experiment, auto key,
+                    std::optional<int> preferred) -> std::optional<std::pair<int, double>> {
         double best = 0;
+        std::optional<std::pair<int, double>> fallback, choice;
         for (std::size_t i = 0; i < points.size(); ++i)
             if (points[i].experiment == experiment && points[i].engine == "arpipe")
                 best = std::max(best, summaries[i].throughput_x);
-        std::optional<std::pair<int, double>> choice;
         for (std::size_t i = 0; i < points.size(); ++i) {
             if (points[i].experiment != experiment || points[i].engine != "arpipe") continue;
-            if (summaries[i].throughput_x >= 0.97 * best && (!choice || key(points[i]) < choice->first))
-                choice = std::make_pair(key(points[i]), summaries[i].throughput_x);
+            const int k = key(points[i]);
+            if (summaries[i].throughput_x < 0.97 * best) continue;
+            if (preferred && k == *preferred) choice = std::make_pair(k, summaries[i].throughput_x);
+            if (!fallback || k < fallback->first) fallback = std::make_pair(k, summaries[i].throughput_x);
         }
-        return choice;
+        return choice ? choice : fallback;
     };
     json r;
-    const auto threads = pick("scaling", [](const Point& p) { return p.threads; });
-    const auto batch = pick("batch", [](const Point& p) { return p.batch; });
-    const auto tokens = pick("tokens", [](const Point& p) { return p.tokens; });
-    r["threads"] = threads ? threads->first : cores;
+    const auto threads = pick("scaling", [](const Point& p) { return p.threads; }, std::nullopt);
+    const auto batch = pick("batch", [](const Point& p) { return p.batch; }, 4);
+    const auto tokens = pick("tokens", [](const Point& p) { return p.tokens; }, 2 * cores + 2);
+    const int t = threads ? threads->first : cores;
+    r["threads"] = t;
     r["batch"] = batch ? batch->first : 4;
-    r["tokens"] = tokens ? tokens->first : 0;
+    // Tokens are 0 (the default, 2 x threads + 2) unless the sweep found the default too few.
+    r["tokens"] = tokens && tokens->first != 2 * cores + 2 ? tokens->first : 0;
     std::ostringstream text;
-    text << "arpipe run -j " << (threads ? threads->first : cores);
-    text << " --batch " << (batch ? batch->first : 4);
-    if (tokens) text << " --tokens " << tokens->first;
+    text << "arpipe run -j " << t << " --batch " << r["batch"].get<int>();
+    if (r["tokens"].get<int>() != 0) text << " --tokens " << r["tokens"].get<int>();
     r["command"] = text.str();
     json why = json::object();
     if (threads) why["threads"] = round_to(threads->second, 1);
     if (batch) why["batch"] = round_to(batch->second, 1);
     if (tokens) why["tokens"] = round_to(tokens->second, 1);
     r["throughput_x_at_choice"] = why;
+    r["rule"] = "threads: the fewest within 3% of the best throughput; batch and tokens: the default (4; 2 x threads "
+                "+ 2) when within 3% of the best, else the smallest value within 3% of the best";
     return r;
 }
 

@@ -78,9 +78,9 @@ struct ModelFacts {
 /// with what was measured, the goal and whether it was met. Empty when the paired experiment did not run.
 [[nodiscard]] nlohmann::json evaluate_targets(const std::vector<Point>& points, int cores, const ModelFacts& model);
 
-/// Threads, batch and live tokens for this host, from the scaling, batch and tokens experiments: for each
-/// knob the smallest value within 3% of the best measured throughput.
-/// Without a scaling experiment the threads are `cores`.
+/// Threads, batch and live tokens for this host, from the scaling, batch and tokens experiments: the fewest
+/// threads within 3% of the best throughput; for batch and tokens the default when it is within 3% of the
+/// best, else the smallest value that is. Without a scaling experiment the threads are `cores`.
 [[nodiscard]] nlohmann::json recommend(const std::vector<Point>& points, const std::vector<Summary>& summaries,
                                        int cores);
 

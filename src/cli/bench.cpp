@@ -34,20 +34,24 @@ std::unique_ptr<BenchCommand> add_bench_command(CLI::App& app) {
         "paired (arpipe -j 1, arpipe -j cores, multiproc P = cores and the naive engine, run back to back in rounds; "
         "the targets are medians of per-round ratios).\n"
         "Every configuration runs in fresh worker processes after a warm-up; each point keeps the median of its "
-        "runs. Figures: wall time, throughput (audio seconds per second = x real time), CPU utilisation "
+        "runs. At the end it prints the targets of docs/performance.md (paired medians) and a recommendation "
+        "(threads, batch, tokens) for this host. Figures: wall time, throughput (audio seconds per second = x real time), CPU utilisation "
         "((user+sys) / wall / cores), peak RSS (summed over processes), threads seen in /proc/self/task, per-stage "
         "time shares and p50/p95 per-batch times, speedup and parallel efficiency.\n"
         "Examples:\n"
-        "  arpipe bench --quick                              # ~20 s, a CI smoke run\n"
-        "  arpipe bench --synthetic 10m --out-dir docs/bench # the full sweep of docs/performance.md\n"
+        "  arpipe bench --quick                               # ~10 s, a CI smoke run\n"
+        "  arpipe bench --synthetic 30m --out-dir docs/bench  # the sweep of docs/performance.md (see "
+        "tools/bench/full_sweep.sh)\n"
         "  arpipe bench --experiments paired --pairs 9 -m data/models/silero_vad.pt\n"
         "Exit codes: 0 done; 2 bad options, or a model or worker failed; 3 the results could not be written.");
     b->add_option("inputs", o.inputs, "Audio files or directories to use as the workload (default: synthetic audio)");
     b->add_option("--synthetic", f.synthetic,
-                  "Synthetic workload of this much audio, e.g. 90s, 10m, 1h (default 2m; 20s with --quick)");
+                  "Synthetic workload of this much audio, e.g. 90s, 10m, 1h (default 2m; 20s with --quick)")
+        ->take_last();
     b->add_option("--synthetic-files", o.synthetic_files,
                   "Split the synthetic audio into this many files (default 48, which divides evenly among 1, 2, 3, 4, "
                   "6, 8, 12, 16 and 24 processes; 8 with --quick)")
+        ->take_last()
         ->check(CLI::Range(1, 100000));
     b->add_option("--synthetic-rate", o.synthetic_rate_hz,
                   "Sample rate of the synthetic audio in Hz (default 16000; another rate adds resampling)")
@@ -56,7 +60,8 @@ std::unique_ptr<BenchCommand> add_bench_command(CLI::App& app) {
                 "Workers synthesize the audio in memory (arpipe::Input::pcm) instead of reading WAV files from a "
                 "temporary folder; the RSS figures then include the audio");
     b->add_option("-m,--model", o.model,
-                  "TorchScript model (default: the bundled tagger; data/models/silero_vad.pt while it is missing)");
+                  "TorchScript model (default: the bundled tagger; data/models/silero_vad.pt while it is missing)")
+        ->take_last();
     b->add_option("-j,--threads", o.threads,
                   "Engine threads to sweep, comma-separated; also the process counts of multiproc (default 1..2 x "
                   "cores up to 4 cores; powers of two, cores, 1.5 x and 2 x cores above)")
@@ -95,8 +100,8 @@ std::unique_ptr<BenchCommand> add_bench_command(CLI::App& app) {
         ->check(CLI::Range(1, 1024));
     b->add_flag("--quick", o.quick,
                 "Small and fast: 20 s of audio, threads and intra-op {1, cores}, scaling and paired only, one run each");
-    b->add_option("-o,--out-dir", o.out_dir, "Folder for bench.csv and bench.json")->capture_default_str();
-    b->add_flag("--keep-workload", o.keep_workload, "Keep the synthetic WAV files (their folder is printed)");
+    b->add_option("-o,--out-dir", o.out_dir, "Folder for bench.csv and bench.json")->capture_default_str()->take_last();
+    b->add_flag("--keep-workload", o.keep_workload, "Keep the synthetic WAV files; their folder is printed at the end");
     b->add_flag("-q,--quiet", o.quiet, "No progress lines on stderr");
     b->add_option("--worker", f.worker_spec, "Internal: run as a measuring worker (JSON spec)")->group("");
     return cmd;

@@ -18,6 +18,15 @@ BUILD_DIR=${BUILD_DIR:-build}
 OUT=${OUT:-docs/bench}
 PY=/usr/bin/python3   # Debian's python3-torch, python3-torchaudio and python3-matplotlib live here
 
+missing=()
+for p in libbenchmark-dev python3-torchaudio python3-matplotlib; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "full_sweep.sh: missing Debian packages: ${missing[*]} (apt install ${missing[*]})" >&2
+    exit 2
+fi
+
 cmake -S . -B "$BUILD_DIR" -G Ninja -DARPIPE_BUILD_BENCHMARKS=ON >/dev/null
 cmake --build "$BUILD_DIR" --target arpipe_cli arpipe_microbench
 mkdir -p "$OUT"
