@@ -161,11 +161,15 @@ int cmd_run(const RunFlags& f) {
     }
     const std::vector<arpipe::Input> inputs = arpipe::expand_paths(paths);
 
-    // --out: write to a temporary file beside the target, rename when the run has ended.
+    // --out: write to a temporary file beside the target, rename when the run has ended. A target that
+    // exists and is not a regular file (/dev/null, a FIFO, a terminal) is written directly: renaming over
+    // it would replace the device or pipe with a file.
     std::ofstream file;
     std::string tmp;
     if (!f.out.empty()) {
-        tmp = f.out + ".tmp." + std::to_string(::getpid());
+        std::error_code ec;
+        const bool special = std::filesystem::exists(f.out, ec) && !std::filesystem::is_regular_file(f.out, ec);
+        tmp = special ? f.out : f.out + ".tmp." + std::to_string(::getpid());
         file.open(tmp, std::ios::out | std::ios::trunc);
         if (!file) {
             logger->error("cannot write {}", tmp);
@@ -196,7 +200,7 @@ int cmd_run(const RunFlags& f) {
     if (!f.out.empty()) {
         file.close();
         std::error_code ec;
-        if (!file || (std::filesystem::rename(tmp, f.out, ec), ec)) {
+        if (!file || (tmp != f.out && (std::filesystem::rename(tmp, f.out, ec), ec))) {
             logger->error("cannot write {}: {}", f.out, ec ? ec.message() : "write failed");
             return kExitOutput;
         }

@@ -7,6 +7,8 @@
 #include <spdlog/logger.h>
 #include <spdlog/sinks/base_sink.h>
 
+#include <dlfcn.h>
+
 #include <fstream>
 #include <mutex>
 
@@ -52,13 +54,51 @@ std::string blas_in_use() {
     std::ifstream maps("/proc/self/maps");
     std::string line;
     while (std::getline(maps, line)) {
-        if (line.find("openblas-pthread") != std::string::npos) return "openblas-pthread (starts its own threads)";
-        if (line.find("openblas-openmp") != std::string::npos) return "openblas-openmp (starts its own threads)";
+        if (line.find("openblas-pthread") != std::string::npos) return "openblas-pthread";
+        if (line.find("openblas-openmp") != std::string::npos) return "openblas-openmp";
         if (line.find("openblas-serial") != std::string::npos) return "openblas-serial";
-        if (line.find("/blas/libblas.so") != std::string::npos) return "reference blas (slow)";
+        if (line.find("/blas/libblas.so") != std::string::npos) return "reference blas";
     }
     return "unknown";
 }
+
+namespace {
+
+/// OpenBLAS decides its threads when it is loaded, before any of our code runs. The pthreads build
+/// (Debian's libopenblas0-pthread, the one arpipe wants: it is safe to call from many threads at once,
+/// unlike libopenblas0-serial) starts a pool of (cores - 1) threads unless OPENBLAS_NUM_THREADS=1 was set
+/// before the process started. Bring it down to one thread and stop that pool, once per process, through
+/// OpenBLAS's own exported functions (looked up at run time: no link dependency on OpenBLAS).
+std::string tame_blas() {
+    using GetInt = int (*)();
+    using SetInt = void (*)(int);
+    using Shutdown = int (*)();
+    const auto get_parallel = reinterpret_cast<GetInt>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+    if (get_parallel == nullptr) {
+        const std::string blas = blas_in_use();
+        return blas == "reference blas" ? "the reference BLAS is loaded; matrix products will be slow: install libopenblas0-pthread"
+                                        : "";
+    }
+    switch (get_parallel()) {
+        case 0:
+            return "the serial OpenBLAS (libopenblas0-serial) is not safe to call from several threads at once and can give "
+                   "wrong model outputs with more than one thread: install libopenblas0-pthread";
+        case 1: {
+            const auto get_threads = reinterpret_cast<GetInt>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+            const auto set_threads = reinterpret_cast<SetInt>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+            const auto shutdown = reinterpret_cast<Shutdown>(dlsym(RTLD_DEFAULT, "blas_thread_shutdown_"));
+            if (get_threads != nullptr && set_threads != nullptr && get_threads() > 1) {
+                set_threads(1);
+                if (shutdown != nullptr) shutdown();
+            }
+            return "";
+        }
+        default:
+            return "";  // the OpenMP build follows each thread's OpenMP count, which arpipe pins to 1
+    }
+}
+
+}  // namespace
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
@@ -99,9 +139,8 @@ LoadResult Engine::load(const Config& config) {
         impl->log->info("model {} ({}): {} Hz, {} input, {} output, {} labels, segment {} s / hop {} s", info.name,
                         info.path, info.sample_rate_hz, info.input_kind, info.output_kind, info.labels.size(),
                         info.segment_seconds, info.hop_seconds);
-        const std::string blas = blas_in_use();
-        if (blas.find("threads") != std::string::npos || blas.find("slow") != std::string::npos)
-            impl->log->warn("blas library in use: {}; install libopenblas0-serial", blas);
+        static const std::string blas_problem = tame_blas();
+        if (!blas_problem.empty()) impl->log->warn("{}", blas_problem);
     } catch (const Failure& f) {
         result.code = f.code();
         result.error = f.what();

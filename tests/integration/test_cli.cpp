@@ -5,7 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <csignal>
+#include <thread>
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -166,5 +169,24 @@ TEST_SUITE("cli") {
         const std::string err = testing::read_text(err_path);
         CHECK(err.find("interrupted") != std::string::npos);
         CHECK(err.find("not processed") != std::string::npos);
+    }
+}
+
+TEST_SUITE("cli") {
+    TEST_CASE("--out to a FIFO writes into it instead of replacing it with a file") {
+        // Regression: --out /dev/null, run as root, renamed a regular file over /dev/null.
+        TempDir dir;
+        testing::write_audio(dir.file("a.wav"), testing::noise(1.0, 16000, 0.3f), 16000);
+        const std::string fifo = dir.file("pipe");
+        REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+        std::string got;
+        std::thread reader([&] { got = testing::read_text(fifo); });
+        const Ran r = arpipe_cli("run -q " + model_flag("loudness_clip.pt") + " -o " + fifo + " " + dir.file("a.wav"), dir);
+        reader.join();
+        CHECK(r.code == 0);
+        CHECK(got.find("\"type\":\"summary\"") != std::string::npos);
+        struct stat st {};
+        REQUIRE(::stat(fifo.c_str(), &st) == 0);
+        CHECK(S_ISFIFO(st.st_mode));
     }
 }

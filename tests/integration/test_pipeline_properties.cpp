@@ -59,6 +59,17 @@ TEST_SUITE("pipeline properties") {
         }
     }
 
+    // Regression: Debian's serial OpenBLAS is not safe to call from several threads at once; the VAD's
+    // LSTM goes through BLAS, so concurrent inference gave different events from run to run.
+    TEST_CASE("a model that goes through BLAS (Silero's LSTM) gives the same output for 1 and 2 threads") {
+        std::vector<arpipe::Input> in;
+        for (int i = 0; i < 10; ++i) in.push_back(arpipe::Input::file(testing::repo_path("tests/data/librivox_excerpt.wav")));
+        auto engine = testing::load_engine("data/models/silero_vad.pt", 1, 1);
+        const std::string one = run_jsonl(*engine, in, 1, 0, 1);
+        CHECK(one.find("\"label\":\"speech\"") != std::string::npos);
+        for (int rep = 0; rep < 5; ++rep) CHECK(run_jsonl(*engine, in, 2, 0, 1) == one);
+    }
+
     TEST_CASE("output does not depend on the batch size") {
         TempDir dir;
         const auto in = workload(dir);
