@@ -6,14 +6,14 @@
 #
 #   tools/memory/compare.sh [MINUTES] [THREADS] [MODEL]      (defaults: 120 2 data/models/tagger.pt)
 #
-# Writes docs/memory/: memory-<allocator>.csv, memory.png, summary.md. Needs sox and python3-matplotlib
+# Writes $OUT (default docs/memory/): memory-<allocator>.csv, memory.png, summary.md, runs.txt. Needs sox and python3-matplotlib
 # (installed if missing) and a build in build/ (tools/dev build).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MINUTES=${1:-120}
 THREADS=${2:-2}
 MODEL=${3:-data/models/tagger.pt}
-OUT=docs/memory
+OUT=${OUT:-docs/memory}
 BUILD_DIR=${BUILD_DIR:-build}
 
 tools/dev deps sox python3-matplotlib
