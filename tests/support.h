@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sndfile.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -86,6 +87,26 @@ inline std::string read_text(const std::string& path) {
     ss << in.rdbuf();
     return ss.str();
 }
+
+#ifdef ARPIPE_CLI_PATH
+/// What a run of the `arpipe` command gave: exit code and captured output.
+struct CliRun {
+    int code = -1;
+    std::string out, err;
+};
+
+/// Runs the built `arpipe` binary with `args` (stdin from /dev/null), capturing stdout and stderr in `dir`.
+inline CliRun run_cli(const std::string& args, const TempDir& dir) {
+    const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
+    const std::string cmd = std::string(ARPIPE_CLI_PATH) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+    const int status = std::system(cmd.c_str());
+    CliRun r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = read_text(out);
+    r.err = read_text(err);
+    return r;
+}
+#endif
 
 /// Collects every record of a run, and checks the Sink contract as it goes.
 class CollectSink : public arpipe::Sink {

@@ -16,21 +16,9 @@ using testing::TempDir;
 
 namespace {
 
-struct Ran {
-    int code = -1;
-    std::string out, err;
-};
+using Ran = testing::CliRun;
 
-Ran arpipe_bench(const std::string& args, const TempDir& dir) {
-    const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
-    const std::string cmd = std::string(ARPIPE_CLI_PATH) + " bench " + args + " >" + out + " 2>" + err + " </dev/null";
-    const int status = std::system(cmd.c_str());
-    Ran r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = testing::read_text(out);
-    r.err = testing::read_text(err);
-    return r;
-}
+Ran arpipe_bench(const std::string& args, const TempDir& dir) { return testing::run_cli("bench " + args, dir); }
 
 /// bench.csv as one map per row, keyed by the header's column names.
 std::vector<std::map<std::string, std::string>> read_csv(const std::string& text) {

@@ -19,21 +19,9 @@ using testing::TempDir;
 
 namespace {
 
-struct Ran {
-    int code = -1;
-    std::string out, err;
-};
+using Ran = testing::CliRun;
 
-Ran arpipe_cli(const std::string& args, const TempDir& dir) {
-    const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
-    const std::string cmd = std::string(ARPIPE_CLI_PATH) + " " + args + " >" + out + " 2>" + err + " </dev/null";
-    const int status = std::system(cmd.c_str());
-    Ran r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = testing::read_text(out);
-    r.err = testing::read_text(err);
-    return r;
-}
+Ran arpipe_cli(const std::string& args, const TempDir& dir) { return testing::run_cli(args, dir); }
 
 std::string model_flag(const char* fixture) { return "-m " + testing::repo_path(std::string("tests/data/models/") + fixture); }
 
