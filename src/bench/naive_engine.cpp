@@ -238,9 +238,10 @@ RunStats NaiveEngine::run(const std::vector<Input>& inputs, std::int64_t* events
                     for (int i = w.count; i < batch; ++i) std::fill_n(audio.begin() + static_cast<std::ptrdiff_t>(i * S), S, 0.0f);
                     t0 = Clock::now();
                     if (e.logmel) {
-                        for (int i = 0; i < w.count; ++i)
-                            e.logmel->compute(audio.data() + i * S, info.segment_samples, features.data() + i * e.item_size,
-                                              *scratch);
+                        // The same feature code as arpipe's pipeline (frames shared by overlapping windows
+                        // computed once), so the comparison is about threading alone.
+                        e.logmel->compute_windows(audio.data(), info.segment_samples, w.count, info.hop_samples,
+                                                  features.data(), *scratch);
                         for (int i = w.count; i < batch; ++i)
                             std::copy(e.silent_features.begin(), e.silent_features.end(),
                                       features.begin() + static_cast<std::ptrdiff_t>(i * e.item_size));

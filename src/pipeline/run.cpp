@@ -138,10 +138,10 @@ public:
         const auto t0 = Clock::now();
         auto& scratch = scratch_.local();
         if (!scratch) scratch = e_.logmel->make_scratch();
-        const std::size_t S = static_cast<std::size_t>(info_.segment_samples);
-        for (int i = 0; i < tok.count; ++i)
-            e_.logmel->compute(tok.audio.data() + i * S, info_.segment_samples, tok.features.data() + i * e_.item_size,
-                               *scratch);
+        // The token's segments are consecutive windows of one stream (or of two, at a file change), so
+        // the frames they share are computed once.
+        e_.logmel->compute_windows(tok.audio.data(), info_.segment_samples, tok.count, info_.hop_samples,
+                                   tok.features.data(), *scratch);
         for (int i = tok.count; i < batch_; ++i)
             std::copy(e_.silent_features.begin(), e_.silent_features.end(), tok.features.begin() + i * e_.item_size);
         tok.features_seconds = seconds_since(t0);

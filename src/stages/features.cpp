@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <mutex>
 #include <numbers>
 #include <string>
@@ -133,42 +134,77 @@ std::unique_ptr<LogMel::Scratch> LogMel::make_scratch() const {
     return std::unique_ptr<Scratch>(new Scratch(params_.n_fft));
 }
 
-void LogMel::compute(const float* x, std::int64_t n, float* out, Scratch& s) const {
-    const LogMelParams& p = params_;
-    const std::int64_t pad = p.n_fft / 2;
+void LogMel::pad(const float* x, std::int64_t n, std::vector<float>& padded) const {
+    const std::int64_t pad = params_.n_fft / 2;
     if (n <= pad) throw Failure(ErrorCode::internal, "window of " + std::to_string(n) + " samples is too short for n_fft");
     // Reflect padding (no edge repeat), as torch.nn.functional.pad(mode="reflect").
-    s.padded_.resize(static_cast<std::size_t>(n + 2 * pad));
+    padded.resize(static_cast<std::size_t>(n + 2 * pad));
     for (std::int64_t i = 0; i < pad; ++i) {
-        s.padded_[static_cast<std::size_t>(pad - 1 - i)] = x[i + 1];
-        s.padded_[static_cast<std::size_t>(pad + n + i)] = x[n - 2 - i];
+        padded[static_cast<std::size_t>(pad - 1 - i)] = x[i + 1];
+        padded[static_cast<std::size_t>(pad + n + i)] = x[n - 2 - i];
     }
-    std::copy_n(x, n, s.padded_.begin() + pad);
+    std::copy_n(x, n, padded.begin() + pad);
+}
 
-    const std::int64_t n_frames = frames(n);
+void LogMel::frame_row(const float* src, float* row, Scratch& s) const {
+    const LogMelParams& p = params_;
     const int n_bins = p.n_fft / 2 + 1;
-    s.frame_major_.resize(static_cast<std::size_t>(n_frames * p.n_mels));
     auto* spec = static_cast<fftwf_complex*>(s.spectrum_);
-    for (std::int64_t f = 0; f < n_frames; ++f) {
-        const float* src = s.padded_.data() + f * p.hop_length;
-        for (int i = 0; i < p.n_fft; ++i) s.frame_[i] = src[i] * window_[static_cast<std::size_t>(i)];
-        fftwf_execute_dft_r2c(plan_->plan, s.frame_, spec);
-        for (int k = 0; k < n_bins; ++k) {
-            const float pw = spec[k][0] * spec[k][0] + spec[k][1] * spec[k][1];
-            s.power_[static_cast<std::size_t>(k)] = p.power == 2.0 ? pw : std::sqrt(pw);
+    for (int i = 0; i < p.n_fft; ++i) s.frame_[i] = src[i] * window_[static_cast<std::size_t>(i)];
+    fftwf_execute_dft_r2c(plan_->plan, s.frame_, spec);
+    for (int k = 0; k < n_bins; ++k) {
+        const float pw = spec[k][0] * spec[k][0] + spec[k][1] * spec[k][1];
+        s.power_[static_cast<std::size_t>(k)] = p.power == 2.0 ? pw : std::sqrt(pw);
+    }
+    for (int m = 0; m < p.n_mels; ++m) {
+        const MelFilter& filt = filters_[static_cast<std::size_t>(m)];
+        float acc = 0.0f;
+        const float* pw = s.power_.data() + filt.first_bin;
+        for (std::size_t j = 0; j < filt.weights.size(); ++j) acc += filt.weights[j] * pw[j];
+        row[m] = std::log(acc + static_cast<float>(p.log_offset));
+    }
+}
+
+void LogMel::compute(const float* x, std::int64_t n, float* out, Scratch& s) const {
+    compute_windows(x, n, 1, 0, out, s);
+}
+
+void LogMel::compute_windows(const float* x, std::int64_t n, int count, std::int64_t shift, float* out,
+                             Scratch& s) const {
+    const LogMelParams& p = params_;
+    const std::int64_t n_frames = frames(n);
+    const std::int64_t n_mels = p.n_mels;
+    // Frame f of window b reads the same stream samples as frame f + step of window b - 1. Whether those
+    // samples really are the same (the windows may come from different files, and the frames at a window's
+    // edges read reflect padding) is checked per frame with memcmp, so a copy is always exact.
+    const std::int64_t step = shift > 0 && shift % p.hop_length == 0 ? shift / p.hop_length : 0;
+    const std::size_t frame_bytes = static_cast<std::size_t>(p.n_fft) * sizeof(float);
+    s.frame_major_.resize(static_cast<std::size_t>(n_frames * n_mels));
+    for (int b = 0; b < count; ++b) {
+        pad(x + b * n, n, s.padded_);
+        const bool reuse = b > 0 && step > 0;
+        for (std::int64_t f = 0; f < n_frames; ++f) {
+            const float* src = s.padded_.data() + f * p.hop_length;
+            float* row = s.frame_major_.data() + f * n_mels;
+            const std::int64_t g = f + step;
+            if (reuse && g < n_frames &&
+                std::memcmp(src, s.prev_padded_.data() + g * p.hop_length, frame_bytes) == 0) {
+                std::copy_n(s.prev_frame_major_.data() + g * n_mels, n_mels, row);
+            } else {
+                frame_row(src, row, s);
+            }
         }
-        float* row = s.frame_major_.data() + f * p.n_mels;
-        for (int m = 0; m < p.n_mels; ++m) {
-            const MelFilter& filt = filters_[static_cast<std::size_t>(m)];
-            float acc = 0.0f;
-            const float* pw = s.power_.data() + filt.first_bin;
-            for (std::size_t j = 0; j < filt.weights.size(); ++j) acc += filt.weights[j] * pw[j];
-            row[m] = std::log(acc + static_cast<float>(p.log_offset));
+        // Transpose to [n_mels][frames], the layout torchaudio returns and models take.
+        float* dst = out + b * n_mels * n_frames;
+        for (std::int64_t f = 0; f < n_frames; ++f)
+            for (std::int64_t m = 0; m < n_mels; ++m)
+                dst[m * n_frames + f] = s.frame_major_[static_cast<std::size_t>(f * n_mels + m)];
+        if (b + 1 < count) {
+            std::swap(s.padded_, s.prev_padded_);
+            std::swap(s.frame_major_, s.prev_frame_major_);
+            s.frame_major_.resize(static_cast<std::size_t>(n_frames * n_mels));
         }
     }
-    // Transpose to [n_mels][frames], the layout torchaudio returns and models take.
-    for (std::int64_t f = 0; f < n_frames; ++f)
-        for (int m = 0; m < p.n_mels; ++m) out[m * n_frames + f] = s.frame_major_[static_cast<std::size_t>(f * p.n_mels + m)];
 }
 
 }  // namespace arpipe

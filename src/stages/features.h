@@ -53,7 +53,18 @@ public:
     /// Computes features of `x` (`n` > n_fft / 2 samples) into `out`, laid out [n_mels][frames(n)].
     void compute(const float* x, std::int64_t n, float* out, Scratch& scratch) const;
 
+    /// Computes `count` windows of `n` samples, window b at `x + b * n`, its features at
+    /// `out + b * n_mels() * frames(n)`. Consecutive windows of one stream overlap: when window b starts
+    /// `shift` samples after window b - 1, a frame whose padded input equals (bit for bit) a frame of the
+    /// previous window is copied instead of recomputed. The output is bit-identical to calling compute() on
+    /// each window; unrelated windows (another file, shift 0) just get no reuse.
+    void compute_windows(const float* x, std::int64_t n, int count, std::int64_t shift, float* out,
+                         Scratch& scratch) const;
+
 private:
+    void pad(const float* x, std::int64_t n, std::vector<float>& padded) const;
+    void frame_row(const float* src, float* row, Scratch& s) const;  // one frame: window, FFT, mel, log
+
     LogMelParams params_;
     std::vector<float> window_;  // n_fft long, the Hann window centred, zeros around it
     std::vector<MelFilter> filters_;
@@ -75,6 +86,8 @@ private:
     std::vector<float> power_;  // n_fft / 2 + 1
     std::vector<float> padded_;
     std::vector<float> frame_major_;  // [frames][n_mels] before the transpose
+    std::vector<float> prev_padded_;  // the previous window's, for compute_windows()
+    std::vector<float> prev_frame_major_;
 };
 
 }  // namespace arpipe
