@@ -130,8 +130,8 @@ def predict(model, feats, batch=512):
 
 
 def check_samples(scripted, samples_dir, verbose=True):
-    """Run the saved model on data/samples/* as arpipe would and compare with expected.json."""
-    exp_path = samples_dir / "expected.json"
+    """Run the saved model on data/samples/* as arpipe would and compare with data/expected_tags.json."""
+    exp_path = samples_dir.parent / "expected_tags.json"
     expected = json.loads(exp_path.read_text()) if exp_path.exists() else {}
     results, ok = {}, True
     for f in sorted(samples_dir.iterdir()):
@@ -300,7 +300,7 @@ def main():
         res, ok = check_samples(loaded, samples)
         (D.WORK / "samples.json").write_text(json.dumps(res, indent=1))
         if not ok:
-            print("WARNING: data/samples/expected.json does not match the model's output")
+            print("WARNING: data/expected_tags.json does not match the model's output")
     print(f"done in {time.time() - t_start:.0f} s -> {out}")
 
 
