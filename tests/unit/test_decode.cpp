@@ -1,7 +1,11 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 #include <doctest/doctest.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <fstream>
 #include <limits>
 
 #include "stages/decode.h"
@@ -48,11 +52,55 @@ TEST_SUITE("decode") {
     }
 
     TEST_CASE("an unreadable file is permission_denied") {
-        if (::geteuid() == 0) return;  // root reads everything; the check cannot be made here
         TempDir dir;
         testing::write_audio(dir.file("a.wav"), testing::silence(0.1, 16000), 16000);
         ::chmod(dir.file("a.wav").c_str(), 0);
-        CHECK(open_error(arpipe::Input::file(dir.file("a.wav"))) == ErrorCode::permission_denied);
+        if (::geteuid() != 0) {
+            CHECK(open_error(arpipe::Input::file(dir.file("a.wav"))) == ErrorCode::permission_denied);
+            return;
+        }
+        // Root reads everything, so (as in CI's containers) the check runs in a child that drops to
+        // nobody (65534) and reports the error code as its exit status.
+        ::chmod(dir.path().c_str(), 0755);
+        const pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(250);
+            ::_exit(static_cast<int>(open_error(arpipe::Input::file(dir.file("a.wav")))));
+        }
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        REQUIRE(WIFEXITED(status));
+        REQUIRE(WEXITSTATUS(status) != 250);
+        CHECK(WEXITSTATUS(status) == static_cast<int>(ErrorCode::permission_denied));
+    }
+
+    TEST_CASE("a file truncated or appended to while it is read ends cleanly with what was there") {
+        // 10 s of 16-bit WAV at 16 kHz: 44 header bytes + 320,000 data bytes. The decoder reads 8192-frame
+        // chunks, so after the first chunk the rest of the file is still unread.
+        TempDir dir;
+        const std::string path = dir.file("growing.wav");
+        const auto x = testing::noise(10.0, 16000, 0.3f);
+        testing::write_audio(path, x, 16000);
+
+        {  // Truncated to 2 s of data after the first chunk: the samples that were there, then the end.
+            arpipe::Decoder d(arpipe::Input::file(path), 16000, std::nullopt);
+            std::vector<float> out;
+            REQUIRE(d.read_chunk(out));
+            REQUIRE(::truncate(path.c_str(), 44 + 2 * 16000 * 2) == 0);
+            while (d.read_chunk(out)) {}
+            CHECK(out.size() == 32000);
+            CHECK(out[31999] == doctest::Approx(x[31999]).epsilon(1e-3));
+        }
+        testing::write_audio(path, x, 16000);
+        {  // Appended to after the first chunk: the header's length is what is read, the tail is ignored.
+            arpipe::Decoder d(arpipe::Input::file(path), 16000, std::nullopt);
+            std::vector<float> out;
+            REQUIRE(d.read_chunk(out));
+            std::ofstream(path, std::ios::binary | std::ios::app) << std::string(64000, '\x7f');
+            while (d.read_chunk(out)) {}
+            CHECK(out.size() == x.size());
+        }
     }
 
     TEST_CASE("text renamed to .wav is unsupported_format") {
