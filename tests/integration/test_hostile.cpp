@@ -237,6 +237,34 @@ TEST_SUITE("hostile input") {
         if (const char* out = std::getenv("ARPIPE_ROBUSTNESS_TABLE")) std::ofstream(out) << table;
     }
 
+    TEST_CASE("a directory mixing good and hostile files: every audio file in it ends in one record") {
+        TempDir dir;
+        const auto all = cases();
+        testing::write_audio(dir.file("good-first.wav"), testing::noise(2.0, kRate, 0.3f), kRate);
+        for (const auto& c : all) c.make(dir);
+        testing::write_audio(dir.file("zz-good-last.wav"), testing::noise(2.0, kRate, 0.3f), kRate);
+
+        const auto in = arpipe::expand_paths({dir.path().string()});
+        REQUIRE(in.size() >= 12);  // the two good files and most hostile ones (some are not audio files)
+        auto engine = testing::load_engine("loudness_clip.pt", 2, 2);
+        testing::CollectSink sink;
+        const auto stats = engine->run(in, sink);
+
+        std::vector<std::size_t> order(in.size());
+        for (std::size_t i = 0; i < in.size(); ++i) order[i] = i;
+        CHECK(sink.terminal_order == order);
+        CHECK(stats.files_ok + stats.files_failed == in.size());
+        CHECK(stats.files_failed > 5);
+        for (std::size_t i = 0; i < in.size(); ++i) {
+            const std::string name = std::filesystem::path(in[i].name).filename().string();
+            if (name == "good-first.wav" || name == "zz-good-last.wav") {
+                CAPTURE(name);
+                CHECK(sink.error_for(i) == nullptr);
+                CHECK_FALSE(sink.events_for(i).empty());
+            }
+        }
+    }
+
     TEST_CASE("docs/robustness.md lists every hostile case") {
         const std::string doc = testing::read_text(testing::repo_path("docs/robustness.md"));
         for (const auto& c : cases()) CHECK_MESSAGE(doc.find("| " + c.title + " |") != std::string::npos, c.title);
