@@ -105,8 +105,15 @@ TEST_SUITE("cli") {
 }
 
 TEST_SUITE("cli") {
-    TEST_CASE("SIGINT stops the run, keeps complete records, lists what was not processed and exits 130") {
-        TempDir dir;
+    /// Runs the CLI over 200 copies of a 30 s file and, once the first file's summary is out, stops it and
+    /// sends `signals` (several are delivered together when it resumes). Returns stdout lines, stderr, status.
+    struct Interrupted {
+        std::vector<std::string> lines;
+        std::string err;
+        int status = 0;
+        bool signalled = false;
+    };
+    Interrupted interrupt_run(const TempDir& dir, std::initializer_list<int> signals) {
         testing::write_audio(dir.file("a.wav"), testing::noise(30.0, 16000, 0.3f), 16000);
         std::string list;
         for (int i = 0; i < 200; ++i) list += dir.file("a.wav") + "\n";
@@ -128,35 +135,56 @@ TEST_SUITE("cli") {
         }
         ::close(out_pipe[1]);
         FILE* out = ::fdopen(out_pipe[0], "r");
-        std::vector<std::string> lines;
+        Interrupted r;
         char buf[4096];
-        bool signalled = false;
         while (std::fgets(buf, sizeof buf, out) != nullptr) {
-            lines.emplace_back(buf);
-            // Interrupt once the first file is complete.
-            if (!signalled && lines.back().find("\"type\":\"summary\"") != std::string::npos) {
-                ::kill(pid, SIGINT);
-                signalled = true;
+            r.lines.emplace_back(buf);
+            if (!r.signalled && r.lines.back().find("\"type\":\"summary\"") != std::string::npos) {
+                ::kill(pid, SIGSTOP);
+                for (int sig : signals) ::kill(pid, sig);
+                ::kill(pid, SIGCONT);
+                r.signalled = true;
             }
         }
         std::fclose(out);
-        int status = 0;
-        ::waitpid(pid, &status, 0);
-        REQUIRE(signalled);
-        CHECK(WIFEXITED(status));
-        CHECK(WEXITSTATUS(status) == 130);
-        std::size_t summaries = 0, cancelled = 0;
-        for (const auto& l : lines) {
-            const auto j = nlohmann::json::parse(l);  // every line is complete JSON
-            summaries += j["type"] == "summary";
-            cancelled += j["type"] == "error" && j["code"] == "cancelled";
+        ::waitpid(pid, &r.status, 0);
+        r.err = testing::read_text(err_path);
+        return r;
+    }
+
+    TEST_CASE("SIGINT or SIGTERM stops the run, keeps complete records, lists what was not processed and exits 130") {
+        for (int sig : {SIGINT, SIGTERM}) {
+            CAPTURE(sig);
+            TempDir dir;
+            const Interrupted r = interrupt_run(dir, {sig});
+            REQUIRE(r.signalled);
+            CHECK(WIFEXITED(r.status));
+            CHECK(WEXITSTATUS(r.status) == 130);
+            std::size_t summaries = 0, cancelled = 0;
+            for (const auto& l : r.lines) {
+                const auto j = nlohmann::json::parse(l);  // every line is complete JSON
+                summaries += j["type"] == "summary";
+                cancelled += j["type"] == "error" && j["code"] == "cancelled";
+            }
+            CHECK(summaries >= 1);
+            CHECK(summaries < 200);
+            CHECK(summaries + cancelled == 200);  // nothing lost
+            CHECK(r.err.find("interrupted") != std::string::npos);
+            CHECK(r.err.find("not processed") != std::string::npos);
         }
-        CHECK(summaries >= 1);
-        CHECK(summaries < 200);
-        CHECK(summaries + cancelled == 200);  // nothing lost
-        const std::string err = testing::read_text(err_path);
-        CHECK(err.find("interrupted") != std::string::npos);
-        CHECK(err.find("not processed") != std::string::npos);
+    }
+
+    TEST_CASE("a second signal exits at once, without the orderly wind-down") {
+        // SIGINT and SIGTERM are sent while the process is stopped, so both are delivered the moment it
+        // resumes: the first starts the orderly stop, the second must end the process before that stop
+        // gets to list the unprocessed inputs.
+        TempDir dir;
+        const Interrupted r = interrupt_run(dir, {SIGINT, SIGTERM});
+        REQUIRE(r.signalled);
+        CHECK(WIFEXITED(r.status));
+        CHECK(WEXITSTATUS(r.status) == 130);
+        CHECK(r.lines.size() < 200);
+        CHECK(r.err.find("not processed") == std::string::npos);
     }
 }
 
