@@ -71,9 +71,14 @@ struct FileError {
 struct Progress {
     std::size_t files_done = 0;
     std::size_t files_total = 0;
-    std::int64_t segments_done = 0;
+    std::int64_t segments_done = 0;  ///< over the whole run
     double audio_seconds_done = 0;
     double wall_seconds = 0;
+    std::size_t file_index = 0;            ///< the input the latest batch belongs to
+    std::int64_t file_segments_done = 0;   ///< segments of that input written so far
+    /// Segments that input will have, from its header's length (after resampling); -1 when the header does
+    /// not say. An estimate until the input's record is out (a header may lie), then exact.
+    std::int64_t file_segments_total = -1;
 };
 
 /// Receives a run's results. Calls come from one thread at a time, in input order and, within an input,

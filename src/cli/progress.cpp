@@ -34,8 +34,12 @@ void ProgressSink::on_progress(const Progress& p) {
     if (now - last_draw_ < std::chrono::milliseconds(200)) return;
     last_draw_ = now;
     const double speed = p.wall_seconds > 0 ? p.audio_seconds_done / p.wall_seconds : 0.0;
-    std::fprintf(stderr, "\r\033[K[%zu/%zu files] %.1f s of audio, %.1fx real time", p.files_done, p.files_total,
-                 p.audio_seconds_done, speed);
+    char file_part[64] = "";
+    if (p.file_segments_total > 0 && p.file_segments_done < p.file_segments_total)
+        std::snprintf(file_part, sizeof file_part, ", this file %.0f%%",
+                      100.0 * static_cast<double>(p.file_segments_done) / static_cast<double>(p.file_segments_total));
+    std::fprintf(stderr, "\r\033[K[%zu/%zu files] %.1f s of audio, %.1fx real time%s", p.files_done, p.files_total,
+                 p.audio_seconds_done, speed, file_part);
     std::fflush(stderr);
     line_shown_ = true;
 }

@@ -205,6 +205,12 @@ public:
             out_closed_ ? audio_before_file_
                         : audio_before_file_ + static_cast<double>(file_segments_ * info_.hop_samples) / info_.sample_rate_hz;
         progress_.wall_seconds = seconds_since(start_);
+        progress_.file_index = tok->file_index;
+        progress_.file_segments_done = file_segments_;
+        progress_.file_segments_total = out_closed_ ? file_segments_
+                                        : tok->file_segments_announced < 0
+                                            ? -1
+                                            : std::max(tok->file_segments_announced, file_segments_);
         sink_.on_progress(progress_);
         pool_.release(std::move(tok));
         stats_.stage.output_seconds += seconds_since(t0);
@@ -255,6 +261,8 @@ private:
     void fill(Token& tok) {
         tok.source_rate_hz = decoder_->source_rate_hz();
         tok.source_channels = decoder_->source_channels();
+        tok.file_segments_announced =
+            Segmenter::count_for(decoder_->announced_samples(), info_.segment_samples, info_.hop_samples);
         const std::size_t S = static_cast<std::size_t>(info_.segment_samples);
         try {
             while (tok.count < batch_ && segmenter_->next(tok.audio.data() + tok.count * S, &tok.segments[tok.count]))
@@ -298,6 +306,7 @@ private:
         const auto n_labels = static_cast<std::int64_t>(info_.labels.size());
         const float* scores = tok.scores.data() + static_cast<std::int64_t>(i) * e_.steps * n_labels;
         ++file_segments_;
+        ++progress_.segments_done;
         ++stats_.segments;
         std::vector<TrackedEvent>& ready = ready_;
         ready.clear();

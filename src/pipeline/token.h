@@ -27,6 +27,7 @@ struct Token {
     bool closes_file = false;           ///< the input's last token: a summary (or the error) follows it
     double source_seconds = 0;          ///< decoded duration, set on the closing token
     int source_rate_hz = 0, source_channels = 0;
+    std::int64_t file_segments_announced = -1;  ///< from the input's header, for progress; -1 if unknown
 
     bool failed = false;                ///< the input failed; `error_*` say why
     bool scores_valid = true;           ///< false when inference failed for this token
@@ -48,6 +49,7 @@ struct Token {
         scores_valid = true;
         source_seconds = 0;
         source_rate_hz = source_channels = 0;
+        file_segments_announced = -1;
         error_message.clear();
         features_seconds = infer_seconds = 0;
     }

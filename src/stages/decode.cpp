@@ -62,6 +62,8 @@ public:
     virtual ~Source() = default;
     /// Reads up to `frames` interleaved frames; returns frames read (0 at end).
     virtual std::int64_t read(float* dst, std::int64_t frames) = 0;
+    /// Frames the header announces, or -1.
+    [[nodiscard]] virtual std::int64_t announced_frames() const = 0;
 };
 
 namespace {
@@ -128,6 +130,7 @@ public:
         }
         *rate = info.samplerate;
         *channels = info.channels;
+        announced_ = info.frames > 0 && info.frames < SF_COUNT_MAX ? static_cast<std::int64_t>(info.frames) : -1;
     }
 
     ~SndfileSource() override {
@@ -144,8 +147,11 @@ public:
         return got;
     }
 
+    [[nodiscard]] std::int64_t announced_frames() const override { return announced_; }
+
 private:
     SNDFILE* file_ = nullptr;
+    std::int64_t announced_ = -1;
 };
 
 class MemorySource final : public Decoder::Source {
@@ -167,6 +173,10 @@ public:
         std::copy_n(input_.samples.data() + pos_ * ch, n * ch, dst);
         pos_ += n;
         return n;
+    }
+
+    [[nodiscard]] std::int64_t announced_frames() const override {
+        return static_cast<std::int64_t>(input_.samples.size()) / input_.channels;
     }
 
 private:
@@ -221,6 +231,8 @@ Decoder::Decoder(const Input& input, int target_rate_hz, const std::optional<Raw
     else
         source_ = std::make_unique<SndfileSource>(input.name, raw_format, &source_rate_, &channels_);
     if (source_rate_ != target_rate_hz) resampler_ = std::make_unique<Resampler>(source_rate_, target_rate_hz);
+    if (const std::int64_t frames = source_->announced_frames(); frames >= 0)
+        announced_samples_ = std::llround(static_cast<double>(frames) * target_rate_hz / source_rate_);
     interleaved_.resize(static_cast<std::size_t>(kChunkFrames * channels_));
     mono_.resize(static_cast<std::size_t>(kChunkFrames));
 }

@@ -36,6 +36,9 @@ public:
     [[nodiscard]] int source_channels() const noexcept { return channels_; }
     /// Source frames decoded so far.
     [[nodiscard]] std::int64_t source_frames() const noexcept { return frames_read_; }
+    /// Samples at the target rate that the header announces; -1 when it does not say. Not trusted for
+    /// anything but progress: reading stops where the data does.
+    [[nodiscard]] std::int64_t announced_samples() const noexcept { return announced_samples_; }
 
     class Source;  // libsndfile or host memory
     class Resampler;
@@ -48,6 +51,7 @@ private:
     int source_rate_ = 0;
     int channels_ = 0;
     std::int64_t frames_read_ = 0;
+    std::int64_t announced_samples_ = -1;
     bool drained_ = false;
 };
 

@@ -8,6 +8,13 @@ namespace arpipe {
 Segmenter::Segmenter(Decoder& decoder, std::int64_t length, std::int64_t hop)
     : decoder_(decoder), length_(length), hop_(hop) {}
 
+std::int64_t Segmenter::count_for(std::int64_t samples, std::int64_t length, std::int64_t hop) noexcept {
+    if (samples < 0) return -1;
+    if (samples == 0) return 0;
+    if (samples <= length) return 1;
+    return 1 + (samples - length + hop - 1) / hop;  // window i starts at i * hop while samples remain after it
+}
+
 void Segmenter::fill(std::size_t want) {
     while (!eof_ && buf_.size() < want) {
         if (!decoder_.read_chunk(buf_)) eof_ = true;

@@ -23,6 +23,9 @@ class Segmenter {
 public:
     Segmenter(Decoder& decoder, std::int64_t length, std::int64_t hop);
 
+    /// How many segments `samples` samples give (a partial last one included); -1 for -1 (unknown).
+    [[nodiscard]] static std::int64_t count_for(std::int64_t samples, std::int64_t length, std::int64_t hop) noexcept;
+
     /// Writes the next window (`length` samples) to `dst` and describes it in `info`.
     /// Returns false when the stream has no more windows.
     bool next(float* dst, SegmentInfo* info);

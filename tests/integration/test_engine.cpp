@@ -112,6 +112,42 @@ TEST_SUITE("engine") {
         CHECK(sink.summaries[0].source_rate_hz == 8000);
     }
 
+    TEST_CASE("progress counts segments done against each file's total, known from its header") {
+        struct ProgressLog : testing::CollectSink {
+            void on_progress(const arpipe::Progress& p) override {
+                CollectSink::on_progress(p);
+                log.push_back(p);
+            }
+            std::vector<arpipe::Progress> log;
+        };
+        auto engine = testing::load_engine("loudness_clip.pt", 2, 2);
+        TempDir dir;
+        testing::write_audio(dir.file("a.wav"), testing::noise(20.3, 16000, 0.3f), 16000);
+        testing::write_audio(dir.file("b.flac"), testing::noise(7.0, 8000, 0.3f), 8000, 1, SF_FORMAT_FLAC | SF_FORMAT_PCM_16);
+        ProgressLog sink;
+        const auto stats = engine->run({arpipe::Input::file(dir.file("a.wav")), arpipe::Input::file(dir.file("b.flac")),
+                                        arpipe::Input::pcm("mem", testing::noise(3.0, 16000, 0.3f), 16000, 1)},
+                                       sink);
+        REQUIRE(stats.files_ok == 3);
+        REQUIRE(sink.summaries.size() == 3);
+        REQUIRE_FALSE(sink.log.empty());
+        CHECK(sink.log.back().segments_done == stats.segments);
+        CHECK(sink.log.back().files_done == 3);
+        for (std::size_t f = 0; f < 3; ++f) {
+            CAPTURE(f);
+            const std::int64_t real = sink.summaries[f].segments;
+            REQUIRE(real > 1);
+            std::int64_t last_done = 0;
+            for (const auto& p : sink.log) {
+                if (p.file_index != f) continue;
+                CHECK(p.file_segments_total == real);  // these headers tell the truth, so the total is exact
+                CHECK(p.file_segments_done >= last_done);
+                last_done = p.file_segments_done;
+            }
+            CHECK(last_done == real);
+        }
+    }
+
     TEST_CASE("a corrupt file among good ones: the good ones still produce results") {
         auto engine = testing::load_engine("loudness_clip.pt");
         TempDir dir;
