@@ -15,7 +15,7 @@ namespace {
 /// Runs the CLI with --memory-report on one file and returns the peak RSS it printed, in MB.
 double peak_rss_mb(const std::string& file, const TempDir& dir) {
     const std::string err = dir.file("err.txt");
-    const std::string cmd = std::string(ARPIPE_CLI_PATH) + " run -q --memory-report -j 2 --batch 4 -m " +
+    const std::string cmd = std::string(ARPIPE_CLI_PATH) + " run -q --memory-report -j 2 --batch 4 --tokens 6 -m " +
                             testing::repo_path("tests/data/models/loudness_clip.pt") + " " + file + " >/dev/null 2>" + err;
     const int status = std::system(cmd.c_str());
     REQUIRE(WIFEXITED(status));
@@ -30,9 +30,18 @@ double peak_rss_mb(const std::string& file, const TempDir& dir) {
 
 TEST_SUITE("memory") {
     // Regression guard: a stage that loads or buffers a whole file would add ~77 MB (20 min of 16 kHz float)
-    // here. What is in flight is bounded by the settings: tokens (2 x 2 + 2 = 6) x batch (4) x one window's
-    // audio, features and scores (~90 kB), about 2 MB; the margin allows for allocator noise.
-    TEST_CASE("peak RSS for a 20-minute file stays within 16 MB of the peak for a 1-minute file") {
+    // here. The bound is the 1-minute run's peak plus what the settings let be in flight (tokens x batch x
+    // one window's audio, features and scores) plus a fixed allowance for the allocator (ASan's quarantine
+    // keeps freed blocks, so it gets more).
+    TEST_CASE("peak RSS for a 20-minute file stays within a bound derived from the settings") {
+        constexpr int kTokens = 6, kBatch = 4;                      // as passed by peak_rss_mb()
+        constexpr double kWindowFloats = 16000 + 64 * 101 + 2;     // loudness_clip.pt: 1 s, 64 x 101 log-mel, 2 labels
+        constexpr double kInFlightMb = kTokens * kBatch * kWindowFloats * sizeof(float) / 1e6;  // 2.2 MB
+#if defined(__SANITIZE_ADDRESS__)
+        constexpr double kAllocatorMb = 12.0;
+#else
+        constexpr double kAllocatorMb = 8.0;
+#endif
         TempDir dir;
         const auto minute = testing::noise(60.0, 16000, 0.2f);
         testing::write_audio(dir.file("one.wav"), minute, 16000);
@@ -48,8 +57,8 @@ TEST_SUITE("memory") {
         }
         const double one = peak_rss_mb(dir.file("one.wav"), dir);
         const double twenty = peak_rss_mb(dir.file("twenty.wav"), dir);
-        MESSAGE("peak RSS: 1 min " << one << " MB, 20 min " << twenty << " MB");
-        CHECK(twenty - one < 16.0);
+        MESSAGE("peak RSS: 1 min " << one << " MB, 20 min " << twenty << " MB, bound " << one + kInFlightMb + kAllocatorMb);
+        CHECK(twenty <= one + kInFlightMb + kAllocatorMb);
     }
 
     TEST_CASE("memory_stats reports the process and, on jemalloc, the allocator") {
