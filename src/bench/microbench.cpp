@@ -50,6 +50,29 @@ void BM_LogMel(benchmark::State& state) {
 // 1 s windows with 64 mels: the tagger's input. 10 s with 80 mels: a long stream, the BACKGROUND setup.
 BENCHMARK(BM_LogMel)->Args({1000, 64})->Args({1000, 80})->Args({10000, 80})->Unit(benchmark::kMicrosecond);
 
+/// A token as the pipeline gives it to the feature stage: `batch` (arg 0) windows of 1 s every 0.5 s of one
+/// stream, 64 mels, through compute_windows (frames the windows share are computed once). x_realtime counts
+/// new audio: 0.5 s per window, as a long file advances.
+void BM_LogMelToken(benchmark::State& state) {
+    const int batch = static_cast<int>(state.range(0));
+    constexpr std::int64_t kWindow = 16000, kHop = 8000;
+    const arpipe::LogMel logmel(params(64));
+    auto scratch = logmel.make_scratch();
+    const std::vector<float> stream = lcg_noise(static_cast<std::size_t>(kWindow + (batch - 1) * kHop));
+    std::vector<float> windows;
+    for (int b = 0; b < batch; ++b)
+        windows.insert(windows.end(), stream.begin() + b * kHop, stream.begin() + b * kHop + kWindow);
+    std::vector<float> out(static_cast<std::size_t>(batch * logmel.frames(kWindow) * logmel.n_mels()));
+    for (auto _ : state) {
+        logmel.compute_windows(windows.data(), kWindow, batch, kHop, out.data(), *scratch);
+        benchmark::DoNotOptimize(out.data());
+        benchmark::ClobberMemory();
+    }
+    state.counters["x_realtime"] =
+        benchmark::Counter(0.5 * batch, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_LogMelToken)->Arg(1)->Arg(4)->Arg(16)->Unit(benchmark::kMicrosecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();
