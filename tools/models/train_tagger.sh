@@ -1,7 +1,7 @@
 #!/bin/bash
 # Rebuild arpipe's default tagger (data/models/tagger.pt) from real recordings in Debian packages.
 #
-#   tools/models/train_tagger.sh            install the data packages (apt-get) and train (about 10 min, 2 cores)
+#   tools/models/train_tagger.sh            install the data packages (apt-get) and train (10.5 min on 2 idle cores, data preparation included)
 #   tools/models/train_tagger.sh samples    only rebuild data/samples/* (held-out recordings, cut with sox)
 #   SEED=1234 tools/models/train_tagger.sh  choose the seed (the committed model used 1234)
 #
