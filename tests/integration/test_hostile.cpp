@@ -192,6 +192,24 @@ std::string escape_md(std::string s) {
     return s;
 }
 
+/// A good file: 2 s of noise, which the fixture model tags.
+std::string write_good(const TempDir& dir, const std::string& name) {
+    testing::write_audio(dir.file(name), testing::noise(2.0, kRate, 0.3f), kRate);
+    return dir.file(name);
+}
+
+/// Runs the fixture clip model over `in` and checks that nothing is lost: one terminal record per input, in
+/// input order, each input counted once as ok or failed.
+arpipe::RunStats run_accounted(const std::vector<arpipe::Input>& in, testing::CollectSink& sink) {
+    auto engine = testing::load_engine("loudness_clip.pt", 2, 2);
+    const auto stats = engine->run(in, sink);
+    std::vector<std::size_t> order(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) order[i] = i;
+    REQUIRE(sink.terminal_order == order);
+    CHECK(stats.files_ok + stats.files_failed == in.size());
+    return stats;
+}
+
 }  // namespace
 
 TEST_SUITE("hostile input") {
@@ -199,21 +217,12 @@ TEST_SUITE("hostile input") {
         TempDir dir;
         const auto all = cases();
         std::vector<arpipe::Input> in;
-        testing::write_audio(dir.file("good-first.wav"), testing::noise(2.0, kRate, 0.3f), kRate);
-        in.push_back(arpipe::Input::file(dir.file("good-first.wav")));
+        in.push_back(arpipe::Input::file(write_good(dir, "good-first.wav")));
         for (const auto& c : all) in.push_back(arpipe::Input::file(c.make(dir)));
-        testing::write_audio(dir.file("good-last.wav"), testing::noise(2.0, kRate, 0.3f), kRate);
-        in.push_back(arpipe::Input::file(dir.file("good-last.wav")));
+        in.push_back(arpipe::Input::file(write_good(dir, "good-last.wav")));
 
-        auto engine = testing::load_engine("loudness_clip.pt", 2, 2);
         testing::CollectSink sink;
-        const auto stats = engine->run(in, sink);
-
-        // Nothing lost: one terminal record per input, in input order.
-        std::vector<std::size_t> order(in.size());
-        for (std::size_t i = 0; i < in.size(); ++i) order[i] = i;
-        REQUIRE(sink.terminal_order == order);
-        CHECK(stats.files_ok + stats.files_failed == in.size());
+        run_accounted(in, sink);  // nothing lost
         CHECK_FALSE(sink.events_for(0).empty());
         CHECK_FALSE(sink.events_for(in.size() - 1).empty());
 
@@ -240,20 +249,14 @@ TEST_SUITE("hostile input") {
     TEST_CASE("a directory mixing good and hostile files: every audio file in it ends in one record") {
         TempDir dir;
         const auto all = cases();
-        testing::write_audio(dir.file("good-first.wav"), testing::noise(2.0, kRate, 0.3f), kRate);
+        write_good(dir, "good-first.wav");
         for (const auto& c : all) c.make(dir);
-        testing::write_audio(dir.file("zz-good-last.wav"), testing::noise(2.0, kRate, 0.3f), kRate);
+        write_good(dir, "zz-good-last.wav");
 
         const auto in = arpipe::expand_paths({dir.path().string()});
         REQUIRE(in.size() >= 12);  // the two good files and most hostile ones (some are not audio files)
-        auto engine = testing::load_engine("loudness_clip.pt", 2, 2);
         testing::CollectSink sink;
-        const auto stats = engine->run(in, sink);
-
-        std::vector<std::size_t> order(in.size());
-        for (std::size_t i = 0; i < in.size(); ++i) order[i] = i;
-        CHECK(sink.terminal_order == order);
-        CHECK(stats.files_ok + stats.files_failed == in.size());
+        const auto stats = run_accounted(in, sink);
         CHECK(stats.files_failed > 5);
         for (std::size_t i = 0; i < in.size(); ++i) {
             const std::string name = std::filesystem::path(in[i].name).filename().string();
