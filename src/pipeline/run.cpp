@@ -207,10 +207,12 @@ public:
         progress_.wall_seconds = seconds_since(start_);
         progress_.file_index = tok->file_index;
         progress_.file_segments_done = file_segments_;
-        progress_.file_segments_total = out_closed_ ? file_segments_
-                                        : tok->file_segments_announced < 0
-                                            ? -1
-                                            : std::max(tok->file_segments_announced, file_segments_);
+        // The header's count until the input's record is out (never below what was already written), then
+        // the true count.
+        std::int64_t total = tok->file_segments_announced;
+        if (out_closed_) total = file_segments_;
+        else if (total >= 0) total = std::max(total, file_segments_);
+        progress_.file_segments_total = total;
         sink_.on_progress(progress_);
         pool_.release(std::move(tok));
         stats_.stage.output_seconds += seconds_since(t0);
