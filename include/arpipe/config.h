@@ -24,6 +24,14 @@ struct ThreadConfig {
     int batch = 4;    ///< segments per token and per model call. Range [1, 1024].
 };
 
+/// How inputs are decoded. Long inputs are cut into chunks that different threads decode at once, each from its
+/// own file handle after a seek; the cut depends only on the input and this setting, never on the thread count.
+struct DecodeConfig {
+    /// Audio per chunk (and per pipeline token), in seconds. Larger chunks cost more memory per token; smaller
+    /// ones pay the seek and the resampler's pre-roll more often. Range [1, 3600].
+    double chunk_seconds = 30.0;
+};
+
 /// How scores become events (see docs/model-contract.md, "From scores to events").
 struct PostConfig {
     int top_k = 1;                   ///< labels kept per step; 0 keeps all. Range [0, 4096].
@@ -48,6 +56,7 @@ struct RawFormat {
 struct Config {
     std::string model_path;  ///< TorchScript file with an arpipe.json description; empty = bundled default.
     ThreadConfig threads;
+    DecodeConfig decode;
     PostConfig post;
     std::optional<RawFormat> raw_format;  ///< how to read headerless PCM files.
     LogCallback log;                      ///< optional; receives the library's messages.

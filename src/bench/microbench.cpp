@@ -64,7 +64,7 @@ void BM_LogMelToken(benchmark::State& state) {
         windows.insert(windows.end(), stream.begin() + b * kHop, stream.begin() + b * kHop + kWindow);
     std::vector<float> out(static_cast<std::size_t>(batch * logmel.frames(kWindow) * logmel.n_mels()));
     for (auto _ : state) {
-        logmel.compute_windows(windows.data(), kWindow, batch, kHop, out.data(), *scratch);
+        logmel.compute_windows(windows.data(), kWindow, batch, kWindow, kHop, out.data(), *scratch);
         benchmark::DoNotOptimize(out.data());
         benchmark::ClobberMemory();
     }

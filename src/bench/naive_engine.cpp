@@ -240,7 +240,7 @@ RunStats NaiveEngine::run(const std::vector<Input>& inputs, std::int64_t* events
                     if (e.logmel) {
                         // The same feature code as arpipe's pipeline (frames shared by overlapping windows
                         // computed once), so the comparison is about threading alone.
-                        e.logmel->compute_windows(audio.data(), info.segment_samples, w.count, info.hop_samples,
+                        e.logmel->compute_windows(audio.data(), info.segment_samples, w.count, info.segment_samples, info.hop_samples,
                                                   features.data(), *scratch);
                         for (int i = w.count; i < batch; ++i)
                             std::copy(e.silent_features.begin(), e.silent_features.end(),

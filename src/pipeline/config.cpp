@@ -33,6 +33,8 @@ std::string Config::validate() const {
     if (threads.threads < 0 || threads.threads > 1024) return out_of_range("threads.threads", threads.threads, "[0, 1024]");
     if (threads.tokens < 0 || threads.tokens > 65536) return out_of_range("threads.tokens", threads.tokens, "[0, 65536]");
     if (threads.batch < 1 || threads.batch > 1024) return out_of_range("threads.batch", threads.batch, "[1, 1024]");
+    if (!(decode.chunk_seconds >= 1.0 && decode.chunk_seconds <= 3600.0))
+        return out_of_range("decode.chunk_seconds", decode.chunk_seconds, "[1, 3600]");
     if (post.top_k < 0 || post.top_k > 4096) return out_of_range("post.top_k", post.top_k, "[0, 4096]");
     if (!(post.threshold > 0.0f && post.threshold <= 1.0f)) return out_of_range("post.threshold", post.threshold, "(0, 1]");
     if (post.off_threshold >= 0.0f && post.off_threshold > post.threshold)

@@ -2,9 +2,10 @@
 //
 // One run: a tbb::parallel_pipeline inside a task_arena of the run's size.
 //
-//   produce (serial_in_order)   open, validate, decode, resample, segment into tokens of `batch` segments
+//   produce (serial_in_order)   take the next input, open and validate it, plan it in chunks (one token each)
+//   decode (parallel)           decode, downmix and resample the token's chunk from this thread's own handle
 //   features (parallel)         log-mel per segment, on per-thread FFTW buffers
-//   infer (parallel)            one model call per token, activation, top-k
+//   infer (parallel)            model calls of `batch` segments, activation, top-k
 //   consume (serial_in_order)   events with hysteresis, records to the sink, progress
 //
 // Every thread of a run is a worker of its arena; an observer pins LibTorch's pools to one thread on each
@@ -100,19 +101,24 @@ public:
           sink_(sink),
           options_(options),
           batch_(batch),
-          pool_(batch, static_cast<std::size_t>(info_.segment_samples), engine.logmel ? engine.item_size : 0),
+          per_chunk_(segments_per_chunk(engine.config.decode.chunk_seconds, info_.hop_samples, info_.sample_rate_hz)),
+          rows_(static_cast<int>((per_chunk_ + batch - 1) / batch * batch)),
+          pool_(rows_, static_cast<std::size_t>((per_chunk_ - 1) * info_.hop_samples + info_.segment_samples),
+                engine.logmel ? engine.item_size : 0),
           tracker_(info_.labels.size(), engine.config.post) {
         progress_.files_total = inputs.size();
     }
 
-    /// Serial input filter: the next token, or nullptr when every input has its record.
+    /// Serial input filter: the next token, or nullptr when every input has its record. It only takes the
+    /// next input, opens and validates it and plans its chunks; the decode filter does the decoding. Inputs
+    /// whose length is unknown, or that cannot seek, are read start to end here instead.
     std::unique_ptr<Token> produce(tbb::flow_control& fc) {
         SerialProbe::Scope probe(input_probe_);
         const auto t0 = Clock::now();
         if (!cancelled_ && options_.cancel != nullptr && options_.cancel->load(std::memory_order_relaxed))
             cancelled_ = true;
         std::unique_ptr<Token> tok;
-        if (decoder_ == nullptr) {
+        if (!file_open()) {
             if (next_input_ >= inputs_.size()) {
                 fc.stop();
                 return nullptr;
@@ -127,35 +133,107 @@ public:
                 close_current();
             }
         }
-        if (!tok->failed) fill(*tok);
-        stats_.stage.decode_seconds += seconds_since(t0);
+        if (!tok->failed) {
+            tok->source_rate_hz = source_rate_;
+            tok->source_channels = source_channels_;
+            tok->file_segments_announced = segments_announced_;
+            if (decoder_) fill_sequential(*tok);
+            else plan_next_chunk(*tok);
+        }
+        const double spent = seconds_since(t0);
+        stats_.stage.input_seconds += spent;
+        if (tok->job == Token::Job::filled) stats_.stage.decode_seconds += spent;
         return tok;
     }
 
-    /// Parallel: features for each segment of the token (log_mel models).
+    /// Parallel: decodes the token's chunk from this thread's own handle on the input.
+    void decode(Token& tok) const {
+        if (tok.job != Token::Job::decode || tok.failed) return;
+        const auto t0 = Clock::now();
+        DecodeState& st = decode_state_.local();
+        try {
+            if (tok.source) {
+                st.source = std::move(tok.source);
+                st.file = tok.file_index;
+            } else if (!st.source || st.file != tok.file_index) {
+                st.source.reset();
+                st.file = kNoFile;
+                st.source = AudioSource::open(inputs_[tok.file_index], e_.config.raw_format);
+                st.file = tok.file_index;
+            }
+            const DecodedRange r = decode_range(*st.source, info_.sample_rate_hz, tok.first_sample, tok.end_sample,
+                                                tok.end_frame, tok.audio, st.range);
+            // The stream's true length, when this chunk found the data ending before the header said.
+            const std::int64_t stream = r.reached_end ? resampled_length(r.source_frames, tok.source_rate_hz,
+                                                                         info_.sample_rate_hz)
+                                                      : tok.stream_samples;
+            const std::int64_t total = Segmenter::count_for(stream, info_.segment_samples, info_.hop_samples);
+            tok.count = static_cast<int>(describe_segments(tok.first_segment, per_chunk_, stream,
+                                                           info_.segment_samples, info_.hop_samples,
+                                                           tok.segments.data()));
+            if (total <= tok.first_segment + per_chunk_) {
+                tok.closes_file = true;
+                const std::int64_t frames = r.reached_end ? r.source_frames : tok.end_frame;
+                tok.source_seconds = static_cast<double>(frames) / tok.source_rate_hz;
+                if (total == 0) tok.fail(ErrorCode::empty_file, "no audio frames after the header");
+            }
+            pad_audio(tok);
+        } catch (const Failure& f) {
+            tok.fail(f.code(), f.what());
+            st.source.reset();
+            st.file = kNoFile;
+        } catch (const std::exception& ex) {
+            tok.fail(ErrorCode::internal, ex.what());
+            st.source.reset();
+            st.file = kNoFile;
+        }
+        tok.decode_seconds = seconds_since(t0);
+    }
+
+    /// Parallel: features for each segment of the token (log_mel models), read in place from its audio.
     void features(Token& tok) const {
         if (tok.count == 0 || !e_.logmel) return;
         const auto t0 = Clock::now();
-        auto& scratch = scratch_.local();
+        auto& scratch = decode_state_.local().logmel;
         if (!scratch) scratch = e_.logmel->make_scratch();
-        // The token's segments are consecutive windows of one stream (or of two, at a file change), so
-        // the frames they share are computed once.
+        // The token's windows are consecutive windows of one stream, `hop` apart: the frames they share are
+        // computed once.
         e_.logmel->compute_windows(tok.audio.data(), info_.segment_samples, tok.count, info_.hop_samples,
-                                   tok.features.data(), *scratch);
-        for (int i = tok.count; i < batch_; ++i)
+                                   info_.hop_samples, tok.features.data(), *scratch);
+        const int padded = padded_rows(tok.count);
+        for (int i = tok.count; i < padded; ++i)
             std::copy(e_.silent_features.begin(), e_.silent_features.end(), tok.features.begin() + i * e_.item_size);
         tok.features_seconds = seconds_since(t0);
     }
 
-    /// Parallel: the model call, activation and top-k.
+    /// Parallel: the model calls (`batch` segments each), activation and top-k.
     void infer(Token& tok) const {
         if (tok.count == 0) return;
         const auto t0 = Clock::now();
+        DecodeState& st = decode_state_.local();
+        const auto labels = static_cast<std::int64_t>(info_.labels.size());
+        const std::int64_t per_row = e_.steps * labels;
+        const std::size_t S = static_cast<std::size_t>(info_.segment_samples);
         try {
-            const float* input = e_.logmel ? tok.features.data() : tok.audio.data();
-            e_.model->forward(input, batch_, tok.scores);
-            score_steps(tok.scores.data(), static_cast<std::int64_t>(tok.count) * e_.steps,
-                        static_cast<std::int64_t>(info_.labels.size()), e_.activation, e_.config.post.top_k);
+            tok.scores.resize(static_cast<std::size_t>(padded_rows(tok.count) * per_row));
+            for (int row = 0; row < tok.count; row += batch_) {
+                const float* input = nullptr;
+                if (e_.logmel) {
+                    input = tok.features.data() + static_cast<std::size_t>(row) * e_.item_size;
+                } else {
+                    // Waveform models take [batch][segment] rows: copy the windows out of the stream; pad rows
+                    // must be silent.
+                    st.rows.assign(static_cast<std::size_t>(batch_) * S, 0.0f);
+                    const int n = std::min(batch_, tok.count - row);
+                    for (int i = 0; i < n; ++i)
+                        std::copy_n(tok.audio.data() + (row + i) * info_.hop_samples, S, st.rows.data() + i * S);
+                    input = st.rows.data();
+                }
+                e_.model->forward(input, batch_, st.scores);
+                std::copy(st.scores.begin(), st.scores.end(), tok.scores.begin() + row * per_row);
+            }
+            score_steps(tok.scores.data(), static_cast<std::int64_t>(tok.count) * e_.steps, labels, e_.activation,
+                        e_.config.post.top_k);
         } catch (const Failure& f) {
             tok.scores_valid = false;
             tok.fail(f.code(), f.what());
@@ -171,6 +249,7 @@ public:
         SerialProbe::Scope probe(output_probe_);
         const auto t0 = Clock::now();
         ++stats_.tokens;
+        if (tok->job == Token::Job::decode) stats_.stage.decode_seconds += tok->decode_seconds;
         if (tok->count > 0) {
             stats_.token_seconds_features.push_back(tok->features_seconds);
             stats_.token_seconds_infer.push_back(tok->infer_seconds);
@@ -231,6 +310,21 @@ public:
     RunStats& stats() { return stats_; }
 
 private:
+    static constexpr std::size_t kNoFile = static_cast<std::size_t>(-1);
+
+    /// One worker's state: its handle on the input it decoded last (kept for that input's next chunk, so a
+    /// long file is opened, and an MP3 scanned, once per thread) and its scratch buffers.
+    struct DecodeState {
+        std::size_t file = kNoFile;
+        std::unique_ptr<AudioSource> source;
+        RangeScratch range;
+        std::unique_ptr<LogMel::Scratch> logmel;
+        std::vector<float> rows, scores;
+    };
+
+    [[nodiscard]] int padded_rows(int count) const { return (count + batch_ - 1) / batch_ * batch_; }
+    [[nodiscard]] bool file_open() const { return decoder_ != nullptr || next_chunk_ < plan_chunks_; }
+
     void open_current(Token& tok) {
         const Input& in = inputs_[current_];
         if (cancelled_) {
@@ -243,8 +337,28 @@ private:
             return;
         }
         try {
-            decoder_ = std::make_unique<Decoder>(in, info_.sample_rate_hz, e_.config.raw_format);
-            segmenter_ = std::make_unique<Segmenter>(*decoder_, info_.segment_samples, info_.hop_samples);
+            std::unique_ptr<AudioSource> source = AudioSource::open(in, e_.config.raw_format);
+            source_rate_ = source->rate_hz();
+            source_channels_ = source->channels();
+            const std::int64_t frames = source->announced_frames();
+            if (frames > 0 && source->can_seek()) {
+                plan_ = ChunkPlan{resampled_length(frames, source_rate_, info_.sample_rate_hz), info_.segment_samples,
+                                  info_.hop_samples, per_chunk_};
+                plan_frames_ = frames;
+                plan_chunks_ = plan_.chunks();
+                next_chunk_ = 0;
+                segments_announced_ = plan_.segments();
+                handoff_ = std::move(source);
+            } else {
+                // No length to plan with, or no seeking: read it start to end in this filter.
+                if (e_.log)
+                    e_.log->debug("{}: {}; decoding it sequentially", in.name,
+                                  frames > 0 ? "the source cannot seek" : "the header gives no length");
+                decoder_ = std::make_unique<Decoder>(std::move(source), info_.sample_rate_hz);
+                segmenter_ = std::make_unique<Segmenter>(*decoder_, info_.segment_samples, info_.hop_samples);
+                segments_announced_ =
+                    Segmenter::count_for(decoder_->announced_samples(), info_.segment_samples, info_.hop_samples);
+            }
         } catch (const Failure& f) {
             tok.fail(f.code(), f.what());
             close_current();
@@ -257,19 +371,38 @@ private:
     void close_current() {
         segmenter_.reset();
         decoder_.reset();
+        handoff_.reset();
+        plan_chunks_ = next_chunk_ = 0;
     }
 
-    /// Reads up to `batch` segments of the open input into `tok`; marks the token that ends the input.
-    void fill(Token& tok) {
-        tok.source_rate_hz = decoder_->source_rate_hz();
-        tok.source_channels = decoder_->source_channels();
-        tok.file_segments_announced =
-            Segmenter::count_for(decoder_->announced_samples(), info_.segment_samples, info_.hop_samples);
+    /// Plans the open input's next chunk into `tok`, for the decode filter.
+    void plan_next_chunk(Token& tok) {
+        const std::int64_t k = next_chunk_++;
+        tok.job = Token::Job::decode;
+        tok.chunk = k;
+        tok.first_segment = plan_.first_segment(k);
+        tok.first_sample = plan_.first_sample(k);
+        tok.end_sample = plan_.end_sample(k);
+        tok.stream_samples = plan_.samples;
+        tok.end_frame = plan_frames_;
+        tok.last_chunk = next_chunk_ == plan_chunks_;
+        tok.source = std::move(handoff_);  // the first chunk reuses the handle that validated the input
+        if (tok.last_chunk) close_current();
+    }
+
+    /// Reads up to one chunk of segments of a sequentially read input into `tok`; marks the token that ends it.
+    void fill_sequential(Token& tok) {
+        tok.job = Token::Job::filled;
         const std::size_t S = static_cast<std::size_t>(info_.segment_samples);
+        const std::size_t H = static_cast<std::size_t>(info_.hop_samples);
+        tok.audio.assign(static_cast<std::size_t>(per_chunk_ - 1) * H + S, 0.0f);
         try {
-            while (tok.count < batch_ && segmenter_->next(tok.audio.data() + tok.count * S, &tok.segments[tok.count]))
+            // Consecutive windows overlap by S - H samples with the same values: each is written at its
+            // place in the token's contiguous audio.
+            while (tok.count < per_chunk_ &&
+                   segmenter_->next(tok.audio.data() + tok.count * H, &tok.segments[tok.count]))
                 ++tok.count;
-            if (segmenter_->finished() || tok.count < batch_) {
+            if (segmenter_->finished() || tok.count < per_chunk_) {
                 if (decoder_->source_frames() == 0 && tok.count == 0) {
                     tok.fail(ErrorCode::empty_file, "no audio frames after the header");
                 } else {
@@ -285,9 +418,13 @@ private:
             tok.fail(ErrorCode::internal, ex.what());
             close_current();
         }
-        // Waveform models read the audio rows directly: pad rows must be silent.
-        for (int i = tok.count; i < batch_; ++i)
-            std::fill_n(tok.audio.begin() + i * S, S, 0.0f);
+    }
+
+    /// Zeros after the decoded samples, up to the end of the token's last window.
+    void pad_audio(Token& tok) const {
+        const std::size_t need =
+            tok.count > 0 ? static_cast<std::size_t>((tok.count - 1) * info_.hop_samples + info_.segment_samples) : 0;
+        if (tok.audio.size() < need) tok.audio.resize(need, 0.0f);
     }
 
     void start_file(const Token& tok) {
@@ -348,12 +485,19 @@ private:
     Sink& sink_;
     const RunOptions& options_;
     const int batch_;
+    const std::int64_t per_chunk_;  // segments per chunk (and per token)
+    const int rows_;                // token rows: per_chunk_ rounded up to whole batches
     TokenPool pool_;
     SerialProbe input_probe_, output_probe_;
-    mutable tbb::enumerable_thread_specific<std::unique_ptr<LogMel::Scratch>> scratch_;
+    mutable tbb::enumerable_thread_specific<DecodeState> decode_state_;
 
-    // Input filter state.
+    // Input filter state: the open input is either planned in chunks (plan_chunks_ > 0) or read start to end
+    // (decoder_).
     std::size_t next_input_ = 0, current_ = 0;
+    ChunkPlan plan_;
+    std::int64_t plan_frames_ = 0, plan_chunks_ = 0, next_chunk_ = 0, segments_announced_ = -1;
+    int source_rate_ = 0, source_channels_ = 0;
+    std::unique_ptr<AudioSource> handoff_;
     std::unique_ptr<Decoder> decoder_;
     std::unique_ptr<Segmenter> segmenter_;
     bool cancelled_ = false;
@@ -392,6 +536,12 @@ RunStats run_pipeline(const Engine::Impl& engine, const std::vector<Input>& inpu
                                                  [[maybe_unused]] TsanHandoff h;
                                                  return TokenRef(run.produce(fc));
                                              }) &
+                tbb::make_filter<TokenRef, TokenRef>(tbb::filter_mode::parallel,
+                                                     [&](TokenRef t) {
+                                                         [[maybe_unused]] TsanHandoff h;
+                                                         run.decode(*t);
+                                                         return t;
+                                                     }) &
                 tbb::make_filter<TokenRef, TokenRef>(tbb::filter_mode::parallel,
                                                      [&](TokenRef t) {
                                                          [[maybe_unused]] TsanHandoff h;

@@ -1,7 +1,7 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 //
-// What travels through the pipeline: a batch of consecutive segments of one input, with the buffers every
-// stage fills. Tokens are recycled through a pool, so a long run allocates them once.
+// What travels through the pipeline: one chunk of an input (up to `rows` consecutive segments, read from one
+// contiguous span of audio), with the buffers every stage fills. Tokens are recycled through a pool, so a long run allocates them once.
 #pragma once
 
 #include <atomic>
@@ -13,17 +13,37 @@
 #include <vector>
 
 #include "arpipe/result.h"
+#include "stages/decode.h"
 #include "stages/segment.h"
 
 namespace arpipe {
 
 struct Token {
+    /// What the decode filter has to do with the token.
+    enum class Job {
+        none,    ///< a record-only token (an input that failed before any audio, or was cancelled)
+        decode,  ///< decode the planned span of the input (a chunk) from the decode filter's own handle
+        filled,  ///< the input filter already filled it (an input read start to end, see PipelineRun)
+    };
+
     std::size_t file_index = 0;
+    Job job = Job::none;
+
+    // The plan, for Job::decode: segments [first_segment, first_segment + per_chunk) of the input, which read
+    // the model-rate samples [first_sample, end_sample) of a stream the header says is `stream_samples` long
+    // and ends at source frame `end_frame`.
+    std::int64_t chunk = 0;
+    std::int64_t first_segment = 0;
+    std::int64_t first_sample = 0, end_sample = 0;
+    std::int64_t stream_samples = 0, end_frame = 0;
+    bool last_chunk = false;                 ///< the plan's last chunk of the input
+    std::unique_ptr<AudioSource> source;     ///< the input filter's open handle, handed to the first chunk
+
     int count = 0;                      ///< segments in this token (0 for a record-only token)
-    std::vector<SegmentInfo> segments;  ///< `batch` entries, the first `count` used
-    std::vector<float> audio;           ///< [batch][segment_samples]
-    std::vector<float> features;        ///< [batch][n_mels][frames] (log_mel models only)
-    std::vector<float> scores;          ///< [batch][steps][labels] after activation and top-k
+    std::vector<SegmentInfo> segments;  ///< `rows` entries, the first `count` used
+    std::vector<float> audio;           ///< the contiguous model-rate samples the windows read; window i at i * hop
+    std::vector<float> features;        ///< [rows][n_mels][frames] (log_mel models only)
+    std::vector<float> scores;          ///< [rows][steps][labels] after activation and top-k
     bool closes_file = false;           ///< the input's last token: a summary (or the error) follows it
     double source_seconds = 0;          ///< decoded duration, set on the closing token
     int source_rate_hz = 0, source_channels = 0;
@@ -34,7 +54,7 @@ struct Token {
     ErrorCode error_code = ErrorCode::internal;
     std::string error_message;
 
-    double features_seconds = 0, infer_seconds = 0;
+    double decode_seconds = 0, features_seconds = 0, infer_seconds = 0;
 
     void fail(ErrorCode code, std::string message) {
         failed = true;
@@ -44,6 +64,10 @@ struct Token {
     }
     void reset(std::size_t file) {
         file_index = file;
+        job = Job::none;
+        chunk = first_segment = first_sample = end_sample = stream_samples = end_frame = 0;
+        last_chunk = false;
+        source.reset();
         count = 0;
         closes_file = failed = false;
         scores_valid = true;
@@ -51,7 +75,7 @@ struct Token {
         source_rate_hz = source_channels = 0;
         file_segments_announced = -1;
         error_message.clear();
-        features_seconds = infer_seconds = 0;
+        decode_seconds = features_seconds = infer_seconds = 0;
     }
 };
 
@@ -83,7 +107,9 @@ private:
 /// Recycles tokens and counts how many are alive, to prove the live-token bound.
 class TokenPool {
 public:
-    TokenPool(int batch, std::size_t audio_size, std::size_t feature_size) : batch_(batch), audio_(audio_size), features_(feature_size) {}
+    /// Tokens of `rows` segment rows, `audio_size` contiguous samples and `feature_size` floats of features
+    /// per row.
+    TokenPool(int rows, std::size_t audio_size, std::size_t feature_size) : rows_(rows), audio_(audio_size), features_(feature_size) {}
 
     std::unique_ptr<Token> acquire(std::size_t file) {
         std::unique_ptr<Token> t;
@@ -97,9 +123,9 @@ public:
         }
         if (!t) {
             t = std::make_unique<Token>();
-            t->segments.resize(static_cast<std::size_t>(batch_));
-            t->audio.resize(audio_ * static_cast<std::size_t>(batch_));
-            t->features.resize(features_ * static_cast<std::size_t>(batch_));
+            t->segments.resize(static_cast<std::size_t>(rows_));
+            t->audio.reserve(audio_);
+            t->features.resize(features_ * static_cast<std::size_t>(rows_));
         }
         t->reset(file);
         return t;
@@ -117,7 +143,7 @@ public:
     }
 
 private:
-    int batch_;
+    int rows_;
     std::size_t audio_, features_;
     mutable std::mutex mutex_;
     std::vector<std::unique_ptr<Token>> free_;

@@ -166,11 +166,11 @@ void LogMel::frame_row(const float* src, float* row, Scratch& s) const {
 }
 
 void LogMel::compute(const float* x, std::int64_t n, float* out, Scratch& s) const {
-    compute_windows(x, n, 1, 0, out, s);
+    compute_windows(x, n, 1, n, 0, out, s);
 }
 
-void LogMel::compute_windows(const float* x, std::int64_t n, int count, std::int64_t shift, float* out,
-                             Scratch& s) const {
+void LogMel::compute_windows(const float* x, std::int64_t n, int count, std::int64_t stride, std::int64_t shift,
+                             float* out, Scratch& s) const {
     const LogMelParams& p = params_;
     const std::int64_t n_frames = frames(n);
     const std::int64_t n_mels = p.n_mels;
@@ -181,7 +181,7 @@ void LogMel::compute_windows(const float* x, std::int64_t n, int count, std::int
     const std::size_t frame_bytes = static_cast<std::size_t>(p.n_fft) * sizeof(float);
     s.frame_major_.resize(static_cast<std::size_t>(n_frames * n_mels));
     for (int b = 0; b < count; ++b) {
-        pad(x + b * n, n, s.padded_);
+        pad(x + b * stride, n, s.padded_);
         const bool reuse = b > 0 && step > 0;
         for (std::int64_t f = 0; f < n_frames; ++f) {
             const float* src = s.padded_.data() + f * p.hop_length;

@@ -53,13 +53,14 @@ public:
     /// Computes features of `x` (`n` > n_fft / 2 samples) into `out`, laid out [n_mels][frames(n)].
     void compute(const float* x, std::int64_t n, float* out, Scratch& scratch) const;
 
-    /// Computes `count` windows of `n` samples, window b at `x + b * n`, its features at
+    /// Computes `count` windows of `n` samples, window b at `x + b * stride` (stride n for separate rows,
+    /// stride = hop for windows read in place from one contiguous stream), its features at
     /// `out + b * n_mels() * frames(n)`. Consecutive windows of one stream overlap: when window b starts
-    /// `shift` samples after window b - 1, a frame whose padded input equals (bit for bit) a frame of the
-    /// previous window is copied instead of recomputed. The output is bit-identical to calling compute() on
-    /// each window; unrelated windows (another file, shift 0) just get no reuse.
-    void compute_windows(const float* x, std::int64_t n, int count, std::int64_t shift, float* out,
-                         Scratch& scratch) const;
+    /// `shift` samples after window b - 1 in the stream, a frame whose padded input equals (bit for bit) a
+    /// frame of the previous window is copied instead of recomputed. The output is bit-identical to calling
+    /// compute() on each window; unrelated windows (another file, shift 0) just get no reuse.
+    void compute_windows(const float* x, std::int64_t n, int count, std::int64_t stride, std::int64_t shift,
+                         float* out, Scratch& scratch) const;
 
 private:
     void pad(const float* x, std::int64_t n, std::vector<float>& padded) const;

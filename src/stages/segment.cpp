@@ -2,6 +2,7 @@
 #include "segment.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace arpipe {
 
@@ -13,6 +14,34 @@ std::int64_t Segmenter::count_for(std::int64_t samples, std::int64_t length, std
     if (samples == 0) return 0;
     if (samples <= length) return 1;
     return 1 + (samples - length + hop - 1) / hop;  // window i starts at i * hop while samples remain after it
+}
+
+std::int64_t describe_segments(std::int64_t first, std::int64_t count, std::int64_t samples, std::int64_t length,
+                               std::int64_t hop, SegmentInfo* out) noexcept {
+    const std::int64_t total = Segmenter::count_for(samples, length, hop);
+    const std::int64_t n = std::clamp<std::int64_t>(total - first, 0, count);
+    for (std::int64_t j = 0; j < n; ++j) {
+        const std::int64_t i = first + j;
+        out[j].index = i;
+        out[j].start_sample = i * hop;
+        out[j].valid_samples = std::min(length, samples - i * hop);
+        out[j].last = i == total - 1;
+    }
+    return n;
+}
+
+std::int64_t ChunkPlan::segments() const noexcept { return Segmenter::count_for(samples, length, hop); }
+
+std::int64_t ChunkPlan::chunks() const noexcept { return std::max<std::int64_t>(1, (segments() + per_chunk - 1) / per_chunk); }
+
+std::int64_t ChunkPlan::end_sample(std::int64_t chunk) const noexcept {
+    const std::int64_t last_segment = std::min(segments(), first_segment(chunk) + per_chunk) - 1;
+    return std::clamp<std::int64_t>(last_segment * hop + length, 0, samples);
+}
+
+std::int64_t segments_per_chunk(double chunk_seconds, std::int64_t hop, int sample_rate_hz) noexcept {
+    const double per = chunk_seconds * sample_rate_hz / static_cast<double>(hop);
+    return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::llround(per)));
 }
 
 void Segmenter::fill(std::size_t want) {

@@ -19,6 +19,35 @@ struct SegmentInfo {
     bool last = false;
 };
 
+/// Describes segments [first, first + count) of a stream of `samples` model-rate samples cut into windows of
+/// `length` every `hop` (the rule Segmenter follows). Returns how many of them exist (fewer when the stream
+/// ends first) and fills `out` for those.
+std::int64_t describe_segments(std::int64_t first, std::int64_t count, std::int64_t samples, std::int64_t length,
+                               std::int64_t hop, SegmentInfo* out) noexcept;
+
+/// How one input is cut into chunks that are decoded independently: chunk k holds segments
+/// [k * per_chunk, (k + 1) * per_chunk) and needs the model-rate samples [first_sample(k), end_sample(k)).
+/// The plan depends only on the input and the model (never on threads, tokens or batch), so the samples
+/// every segment sees are the same in every run.
+struct ChunkPlan {
+    std::int64_t samples = 0;    ///< model-rate samples the header announces
+    std::int64_t length = 0;     ///< segment length, samples
+    std::int64_t hop = 0;        ///< segment hop, samples
+    std::int64_t per_chunk = 1;  ///< segments per chunk
+
+    [[nodiscard]] std::int64_t segments() const noexcept;
+    [[nodiscard]] std::int64_t chunks() const noexcept;
+    [[nodiscard]] std::int64_t first_segment(std::int64_t chunk) const noexcept { return chunk * per_chunk; }
+    [[nodiscard]] std::int64_t first_sample(std::int64_t chunk) const noexcept { return chunk * per_chunk * hop; }
+    /// One past the last sample chunk `k`'s windows read (not beyond the announced end).
+    [[nodiscard]] std::int64_t end_sample(std::int64_t chunk) const noexcept;
+    /// Samples a chunk's contiguous audio needs at most: `per_chunk` windows `hop` apart.
+    [[nodiscard]] std::int64_t max_chunk_samples() const noexcept { return (per_chunk - 1) * hop + length; }
+};
+
+/// Segments per chunk for about `chunk_seconds` of audio (at least one).
+[[nodiscard]] std::int64_t segments_per_chunk(double chunk_seconds, std::int64_t hop, int sample_rate_hz) noexcept;
+
 class Segmenter {
 public:
     Segmenter(Decoder& decoder, std::int64_t length, std::int64_t hop);

@@ -96,7 +96,7 @@ TEST_SUITE("features") {
         for (std::int64_t shift : {n / 2, std::int64_t{4000}, std::int64_t{0}}) {
             CAPTURE(shift);
             std::vector<float> out(5 * item, -1.0f);
-            mel.compute_windows(windows.data(), n, 5, shift, out.data(), *s);
+            mel.compute_windows(windows.data(), n, 5, n, shift, out.data(), *s);
             CHECK(std::memcmp(out.data(), ref.data(), out.size() * sizeof(float)) == 0);
         }
         // And a shared frame really is shared: window 1's frame 2 is window 0's frame 52.
