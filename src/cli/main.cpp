@@ -67,6 +67,7 @@ struct RunFlags {
     int threads = 0;
     int tokens = 0;
     int batch = 4;
+    double chunk_seconds = 30.0;
     int top_k = 1;
     float threshold = 0.5f;
     float off_threshold = -1.0f;
@@ -91,6 +92,7 @@ arpipe::Config make_config(const RunFlags& f, const std::shared_ptr<spdlog::logg
     c.threads.threads = f.threads;
     c.threads.tokens = f.tokens;
     c.threads.batch = f.batch;
+    c.decode.chunk_seconds = f.chunk_seconds;
     c.post.top_k = f.top_k;
     c.post.threshold = f.threshold;
     c.post.off_threshold = f.off_threshold;
@@ -279,8 +281,13 @@ int main(int argc, char** argv) {
     run->add_option("-f,--format", f.format, "Output format: jsonl (one JSON object per line), csv, or table")->capture_default_str();
     run->add_option("-o,--out", f.out, "Write records to FILE (via a temporary file renamed when complete) instead of stdout");
     run->add_option("-j,--threads", f.threads, "Worker threads (TBB arena size); 0 = all hardware threads")->capture_default_str()->check(CLI::Range(0, 1024));
-    run->add_option("--tokens", f.tokens, "Batches in flight at once (bounds memory); 0 = 2 x threads + 2")->capture_default_str()->check(CLI::Range(0, 65536));
+    run->add_option("--tokens", f.tokens, "Chunks in flight at once (bounds memory); 0 = 2 x threads + 2")->capture_default_str()->check(CLI::Range(0, 65536));
     run->add_option("--batch", f.batch, "Segments per model call")->capture_default_str()->check(CLI::Range(1, 1024));
+    run->add_option("--chunk-seconds", f.chunk_seconds,
+                    "Audio per chunk: long inputs are cut into chunks that threads decode at once (memory grows with "
+                    "chunk x tokens)")
+        ->capture_default_str()
+        ->check(CLI::Range(1.0, 3600.0));
     run->add_option("--top-k", f.top_k, "Labels kept per segment or frame; 0 = all (multi-label models)")->capture_default_str()->check(CLI::Range(0, 4096));
     run->add_option("--threshold", f.threshold, "Score at which an event opens")->capture_default_str()->check(CLI::Range(0.0, 1.0));
     run->add_option("--off-threshold", f.off_threshold, "Score below which an event closes; -1 = threshold - 0.15")->capture_default_str();

@@ -77,6 +77,30 @@ public:
         if (fs::is_directory(st)) throw Failure(ErrorCode::not_a_file, "is a directory, not an audio file");
         if (!fs::is_regular_file(st)) throw Failure(ErrorCode::not_a_file, "is not a regular file");
 
+        SF_INFO info{};
+        file_ = open_file(path, raw, &info);
+        try {
+            check_layout(info.samplerate, info.channels);
+        } catch (...) {
+            // The destructor does not run for a constructor that throws: close here (found by the fuzzer).
+            sf_close(file_);
+            throw;
+        }
+        path_ = path;
+        raw_ = raw;
+        // libsndfile 1.2's Ogg Vorbis seek from a handle that has already read elsewhere can land on samples
+        // that differ from a fresh handle's (seen in tests: a different event score); a fresh handle's seek
+        // matched a one-pass decode exactly. So Vorbis seeks reopen the file.
+        reopen_to_seek_ = (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_OGG &&
+                          (info.format & SF_FORMAT_SUBMASK) == SF_FORMAT_VORBIS;
+        rate_ = info.samplerate;
+        channels_ = info.channels;
+        seekable_ = info.seekable != 0;
+        announced_ = info.frames > 0 && info.frames < SF_COUNT_MAX ? static_cast<std::int64_t>(info.frames) : -1;
+    }
+
+    /// Opens `path` with libsndfile; throws Failure naming the problem.
+    static SNDFILE* open_file(const std::string& path, const std::optional<RawFormat>& raw, SF_INFO* info) {
         const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
             const int err = errno;
@@ -89,15 +113,14 @@ public:
         }
         ::lseek(fd, 0, SEEK_SET);
 
-        SF_INFO info{};
         const bool as_raw = raw && has_raw_extension(path);
         if (as_raw) {
-            info.samplerate = raw->sample_rate_hz;
-            info.channels = raw->channels;
-            info.format = SF_FORMAT_RAW | raw_subformat(raw->encoding) | SF_ENDIAN_LITTLE;
+            info->samplerate = raw->sample_rate_hz;
+            info->channels = raw->channels;
+            info->format = SF_FORMAT_RAW | raw_subformat(raw->encoding) | SF_ENDIAN_LITTLE;
         }
-        file_ = sf_open_fd(fd, SFM_READ, &info, /*close_desc=*/SF_TRUE);
-        if (file_ == nullptr) {
+        SNDFILE* file = sf_open_fd(fd, SFM_READ, info, /*close_desc=*/SF_TRUE);
+        if (file == nullptr) {
             const int code = sf_error(nullptr);
             const std::string why = sndfile_message(sf_strerror(nullptr));
             ::close(fd);  // libsndfile does not take ownership when the open fails
@@ -112,18 +135,8 @@ public:
         }
         // Some containers (e.g. WAV with a float subtype) store values beyond [-1, 1]; keep them as they are
         // but never let libsndfile rescale integer data differently per file.
-        sf_command(file_, SFC_SET_NORM_FLOAT, nullptr, SF_TRUE);
-        try {
-            check_layout(info.samplerate, info.channels);
-        } catch (...) {
-            // The destructor does not run for a constructor that throws: close here (found by the fuzzer).
-            sf_close(file_);
-            throw;
-        }
-        rate_ = info.samplerate;
-        channels_ = info.channels;
-        seekable_ = info.seekable != 0;
-        announced_ = info.frames > 0 && info.frames < SF_COUNT_MAX ? static_cast<std::int64_t>(info.frames) : -1;
+        sf_command(file, SFC_SET_NORM_FLOAT, nullptr, SF_TRUE);
+        return file;
     }
 
     ~SndfileSource() override {
@@ -146,7 +159,16 @@ public:
 
     bool seek(std::int64_t frame) override {
         if (frame == position_) return true;
-        if (!seekable_ || sf_seek(file_, frame, SEEK_SET) != frame) return false;
+        if (!seekable_) return false;
+        if (reopen_to_seek_ && position_ != 0) {
+            SF_INFO info{};
+            SNDFILE* fresh = open_file(path_, raw_, &info);
+            sf_close(file_);
+            file_ = fresh;
+            position_ = 0;
+            if (frame == 0) return true;
+        }
+        if (sf_seek(file_, frame, SEEK_SET) != frame) return false;
         position_ = frame;
         return true;
     }
@@ -156,8 +178,11 @@ public:
 
 private:
     SNDFILE* file_ = nullptr;
+    std::string path_;
+    std::optional<RawFormat> raw_;
     std::int64_t announced_ = -1;
     bool seekable_ = false;
+    bool reopen_to_seek_ = false;
 };
 
 class MemorySource final : public AudioSource {
