@@ -32,6 +32,14 @@ std::vector<arpipe::Input> inputs(const testing::TempDir& dir) {
             in.push_back(arpipe::Input::file(dir.file(std::to_string(i) + ".wav")));
         }
     }
+    // Long enough for several 1 s chunks, decoded by different workers at once (with resampling).
+    const auto long_mono = testing::concat({testing::noise(3.3, 44100, 0.3f, 21), testing::silence(1.1, 44100),
+                                            testing::noise(2.4, 44100, 0.2f, 22)});
+    std::vector<float> stereo;
+    for (float v : long_mono) stereo.insert(stereo.end(), {v, 0.5f * v});
+    testing::write_audio(dir.file("long.flac"), stereo, 44100, 2, SF_FORMAT_FLAC | SF_FORMAT_PCM_16);
+    in.push_back(arpipe::Input::file(dir.file("long.flac")));
+    in.push_back(arpipe::Input::pcm("long-mem", long_mono, 44100, 1));
     in.push_back(arpipe::Input::file(dir.file("missing.wav")));
     return in;
 }
@@ -44,6 +52,7 @@ TEST_SUITE("tsan") {
         arpipe::Config c;
         c.model_path = description_file(dir);
         c.threads = {4, 2, 1};
+        c.decode.chunk_seconds = 1.0;
         auto loaded = arpipe::Engine::load(c);
         REQUIRE_MESSAGE(loaded.engine, loaded.error);
         const auto in = inputs(dir);
