@@ -97,7 +97,8 @@ public:
 /// Per-stage time of a run, summed over all workers, and the bounds the pipeline kept.
 struct StageTimes {
     double input_seconds = 0;     ///< serial input filter: open and validate each input, plan its chunks
-    double decode_seconds = 0;    ///< parallel: decode, downmix, resample, cut windows (serial for inputs read start to end)
+    double decode_seconds = 0;    ///< parallel: decode, downmix, resample (in the serial input filter for inputs
+                                  ///< without a length or a seek, which are read start to end)
     double features_seconds = 0;  ///< parallel: log-mel or waveform copy
     double infer_seconds = 0;     ///< parallel: model calls and activation
     double output_seconds = 0;    ///< serial output filter: events and sink calls

@@ -26,7 +26,9 @@ struct Options {
     double synthetic_seconds = 0;     ///< 0 = 120 s (20 s with `quick`)
     int synthetic_files = 0;          ///< 0 = 48 (8 with `quick`)
     int synthetic_rate_hz = 0;        ///< 0 = 16000 Hz (the rate of the bundled models: no resampling)
-    bool in_memory = false;           ///< workers synthesize the audio in memory (arpipe::Input::pcm)
+    std::string synthetic_format;     ///< wav, flac, mp3 or opus; empty = wav (see SyntheticFormat)
+    int synthetic_channels = 0;       ///< 0 = 1 (mono); more channels make the decode stage downmix
+    bool in_memory = false;           ///< workers synthesize the audio in memory (arpipe::Input::pcm, wav only)
     std::string model;                ///< empty = the bundled tagger, else data/models/silero_vad.pt
     std::vector<int> threads;         ///< engine threads (and processes) to sweep; empty = a default
     std::vector<int> intra_op;        ///< naive engine's intra-op counts; empty = 1, 2, 4, ..., cores

@@ -151,6 +151,14 @@ struct Workload {
     std::vector<std::string> files;   // paths (written synthetic files, or the user's)
     std::vector<std::uintmax_t> sizes;
     std::string temp_dir;
+    double write_seconds = 0;  // time taken to write (encode) the synthetic files
+
+    /// "16000 Hz mono wav" or "44100 Hz 2-channel mp3" (synthetic workloads).
+    [[nodiscard]] std::string format_text() const {
+        return std::to_string(spec.sample_rate_hz) + " Hz " +
+               (spec.channels == 1 ? std::string("mono") : std::to_string(spec.channels) + "-channel") + " " +
+               (in_memory ? "PCM" : to_string(spec.format));
+    }
 
     [[nodiscard]] int count() const { return in_memory ? spec.files : static_cast<int>(files.size()); }
 
@@ -160,6 +168,7 @@ struct Workload {
             spec_json["synthetic"] = {{"seconds", spec.seconds},
                                       {"files", spec.files},
                                       {"sample_rate_hz", spec.sample_rate_hz},
+                                      {"channels", spec.channels},
                                       {"seed", spec.seed}};
             spec_json["indices"] = indices;
         } else {
@@ -244,6 +253,7 @@ public:
             s.rss_mib += r.at("rss_mib").get<double>();
             s.threads_seen += r.at("threads_seen").get<int>();
             const json& st = r.at("stage_s");
+            s.input_s += st.at("input").get<double>();
             s.decode_s += st.at("decode").get<double>();
             s.features_s += st.at("features").get<double>();
             s.infer_s += st.at("infer").get<double>();
@@ -391,8 +401,18 @@ int run(Options o, std::ostream& log) {
         for (const auto& e : o.experiments)
             if (e != "scaling" && e != "batch" && e != "tokens" && e != "paired")
                 throw UsageError("--experiments: " + e + " is not one of scaling, batch, tokens, paired");
-        if (!o.inputs.empty() && (o.in_memory || o.synthetic_seconds > 0))
-            throw UsageError("give input files or --synthetic/--in-memory, not both");
+        if (!o.inputs.empty()) {
+            const char* synthetic_flag = o.in_memory                   ? "--in-memory"
+                                         : o.synthetic_seconds > 0      ? "--synthetic"
+                                         : o.synthetic_files > 0        ? "--synthetic-files"
+                                         : o.synthetic_rate_hz > 0      ? "--synthetic-rate"
+                                         : !o.synthetic_format.empty()  ? "--synthetic-format"
+                                         : o.synthetic_channels > 0     ? "--synthetic-channels"
+                                                                        : nullptr;
+            if (synthetic_flag != nullptr)
+                throw UsageError(std::string("give input files or ") + synthetic_flag +
+                                 " (a synthetic workload), not both");
+        }
 
         Context ctx;
         ctx.exe = self_exe();
@@ -408,11 +428,21 @@ int run(Options o, std::ostream& log) {
             w.spec.seconds = o.synthetic_seconds > 0 ? o.synthetic_seconds : (o.quick ? 20.0 : 120.0);
             w.spec.files = o.synthetic_files > 0 ? o.synthetic_files : (o.quick ? 8 : 48);
             w.spec.sample_rate_hz = o.synthetic_rate_hz > 0 ? o.synthetic_rate_hz : 16000;
+            w.spec.channels = o.synthetic_channels > 0 ? o.synthetic_channels : 1;
+            if (!o.synthetic_format.empty() && !parse_synthetic_format(o.synthetic_format, &w.spec.format))
+                throw UsageError("--synthetic-format " + o.synthetic_format + " is not one of wav, flac, mp3, opus");
+            if (const std::string problem = check_synthetic(w.spec, w.in_memory); !problem.empty())
+                throw UsageError(problem);
             if (!w.in_memory) {
                 std::string tmpl = (fs::temp_directory_path() / "arpipe-bench-XXXXXX").string();
                 if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("cannot make a temporary folder");
                 temp.path = w.temp_dir = tmpl;
+                if (!o.quiet)
+                    log << "arpipe bench: writing " << w.spec.files << " files of " << w.format_text() << " into "
+                        << w.temp_dir << '\n';
+                const auto t_write = Clock::now();
                 w.files = write_synthetic(w.spec, w.temp_dir);
+                w.write_seconds = std::chrono::duration<double>(Clock::now() - t_write).count();
             }
         } else {
             w.synthetic = false;
@@ -475,8 +505,9 @@ int run(Options o, std::ostream& log) {
 
         if (!o.quiet) {
             log << "arpipe bench: " << cores << " cores, model " << ctx.model << ", workload "
-                << (w.synthetic ? "synthetic " + std::to_string(w.spec.seconds) + " s in " + std::to_string(n_inputs) +
-                                      " files" + (w.in_memory ? " (in memory)" : " (" + w.temp_dir + ")")
+                << (w.synthetic ? "synthetic " + std::to_string(w.spec.seconds) + " s of " + w.format_text() + " in " +
+                                      std::to_string(n_inputs) + " files" +
+                                      (w.in_memory ? " (in memory)" : " (" + w.temp_dir + ")")
                                 : std::to_string(n_inputs) + " files")
                 << "; " << plan.size() << " points x " << o.repeats << " runs"
                 << (paired.empty() ? "" : ", paired: " + std::to_string(paired.size()) + " engines x " +
@@ -545,11 +576,22 @@ int run(Options o, std::ostream& log) {
                            {"inputs", n_inputs},
                            {"in_memory", w.in_memory},
                            {"audio_seconds", points.empty() ? 0.0 : points.front().samples.front().audio_s}};
-        if (w.synthetic)
+        std::uintmax_t bytes = 0;
+        for (auto b : w.sizes) bytes += b == static_cast<std::uintmax_t>(-1) ? 0 : b;
+        doc["workload"]["bytes"] = bytes;  // on disk, all files together (0 in memory)
+        if (w.synthetic) {
+            // In memory the audio is float PCM handed to the engine (arpipe::Input::pcm), whatever the format.
+            doc["workload"]["format"] = w.in_memory ? "pcm" : to_string(w.spec.format);
+            doc["workload"]["sample_rate_hz"] = w.spec.sample_rate_hz;
+            doc["workload"]["channels"] = w.spec.channels;
             doc["workload"]["synthetic"] = {{"seconds", w.spec.seconds},
                                             {"files", w.spec.files},
+                                            {"format", to_string(w.spec.format)},
                                             {"sample_rate_hz", w.spec.sample_rate_hz},
-                                            {"seed", w.spec.seed}};
+                                            {"channels", w.spec.channels},
+                                            {"seed", w.spec.seed},
+                                            {"write_seconds", w.write_seconds}};
+        }
         doc["settings"] = {{"cores", cores},         {"repeats", o.repeats}, {"pairs", o.pairs},
                            {"batch", o.batch},       {"threads", o.threads}, {"intra_op", o.intra_op},
                            {"batches", o.batches},   {"tokens", o.tokens},   {"engines", o.engines},
@@ -604,10 +646,21 @@ int run(Options o, std::ostream& log) {
         // ---- summary on stdout -----------------------------------------------------------------------------
         std::cout << "targets (medians of " << o.pairs << " paired rounds, " << cores << " cores):\n";
         for (const json& t : targets) {
+            if (t.value("informational", false)) continue;
             char buf[512];
             std::snprintf(buf, sizeof buf, "  %-4s %-24s %8.3f  goal %-10s  %s\n", t["met"].get<bool>() ? "ok" : "MISS",
                           t["name"].get<std::string>().c_str(), t["measured"].get<double>(),
                           t["goal"].get<std::string>().c_str(), t["what"].get<std::string>().c_str());
+            std::cout << buf;
+        }
+        for (const json& t : targets) {
+            if (t.value("name", "") != "amdahl_16") continue;
+            char buf[256];
+            std::snprintf(buf, sizeof buf,
+                          "Amdahl bound at %d cores from measured stage times: %.1fx (serial share %.1f%%) — an "
+                          "estimate\n",
+                          t["cores"].get<int>(), t["measured"].get<double>(),
+                          100.0 * t["serial_share"].get<double>());
             std::cout << buf;
         }
         std::cout << "recommendation for this host: " << rec["command"].get<std::string>() << '\n';

@@ -233,6 +233,9 @@ RunStats NaiveEngine::run(const std::vector<Input>& inputs, std::int64_t* events
             for (;;) {
                 auto t0 = Clock::now();
                 if (!read_batch(w, audio.data())) break;
+                // Opening, decoding and cutting happen here, in the engine's own threads (one at a time, under
+                // the reader lock, whose wait is counted too): all of it is decode time; stage.input_seconds
+                // (arpipe's serial input filter) stays 0 for this engine.
                 local.stage.decode_seconds += seconds_since(t0);
                 if (w.count > 0 && !w.failed) {
                     for (int i = w.count; i < batch; ++i) std::fill_n(audio.begin() + static_cast<std::ptrdiff_t>(i * S), S, 0.0f);

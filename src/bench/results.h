@@ -1,7 +1,8 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 //
 // What the bench measures: one Sample per timed run of one configuration (a Point), summaries over a
-// point's samples, the targets of issue 7 and a recommendation for the host.
+// point's samples, the targets of docs/performance.md (the tables under "Results on this host") and a
+// recommendation for the host.
 #pragma once
 
 #include <cstdint>
@@ -22,12 +23,17 @@ struct Sample {
     double peak_rss_mib = 0;  ///< VmHWM, summed over processes
     double rss_mib = 0;       ///< VmRSS after the run, summed over processes
     int threads_seen = 0;     ///< most threads seen in /proc/self/task during the run, summed over processes
-    double decode_s = 0, features_s = 0, infer_s = 0, output_s = 0;  ///< per-stage time, summed over threads
-    std::vector<double> token_features_s, token_infer_s;              ///< per token (batch) times
+    /// Per-stage time, summed over threads (arpipe::StageTimes). input_s and output_s are arpipe's two serial
+    /// filters; decode_s is parallel since decoding left the input filter (the naive engine decodes inside
+    /// its threads: all of it is decode_s, input_s is 0).
+    double input_s = 0, decode_s = 0, features_s = 0, infer_s = 0, output_s = 0;
+    /// Per-token times: for arpipe a token is one chunk of an input (~30 s of audio), for the naive engine one
+    /// batch of segments.
+    std::vector<double> token_features_s, token_infer_s;
     int token_limit = 0, max_live_tokens = 0;
 
     [[nodiscard]] double throughput() const { return wall_s > 0 ? audio_s / wall_s : 0.0; }
-    [[nodiscard]] double stage_sum() const { return decode_s + features_s + infer_s + output_s; }
+    [[nodiscard]] double stage_sum() const { return input_s + decode_s + features_s + infer_s + output_s; }
 };
 
 /// One configuration of one engine, and its samples.
@@ -52,7 +58,7 @@ struct Summary {
     int threads_seen = 0;
     std::int64_t segments = 0, events = 0;
     int files_failed = 0;
-    double share_decode = 0, share_features = 0, share_infer = 0, share_output = 0;
+    double share_input = 0, share_decode = 0, share_features = 0, share_infer = 0, share_output = 0;
     double features_p50_ms = 0, features_p95_ms = 0, infer_p50_ms = 0, infer_p95_ms = 0;
     int token_limit = 0, max_live_tokens = 0;
     double speedup = 0;     ///< throughput over the same engine's 1-thread (1-process) throughput, same experiment
@@ -74,9 +80,16 @@ struct ModelFacts {
     double segment_seconds = 0, hop_seconds = 0;
 };
 
-/// Issue 7's targets, from the paired experiment's rounds (medians of per-round ratios): one entry per target
-/// with what was measured, the goal and whether it was met. Empty when the paired experiment did not run.
+/// The targets of docs/performance.md ("Results on this host"), from the paired experiment's rounds (medians
+/// of per-round ratios): one entry per target with what was measured, the goal and whether it was met. Empty
+/// when the paired experiment did not run. Also one informational entry, "amdahl_16" (no goal, "met" always
+/// true, "informational": true): Amdahl's bound at 16 cores from the serial share of arpipe's 1-thread runs
+/// (see amdahl_bound), from the paired arpipe -j 1 point, or the scaling one without a paired experiment.
 [[nodiscard]] nlohmann::json evaluate_targets(const std::vector<Point>& points, int cores, const ModelFacts& model);
+
+/// Amdahl's law: the speedup at `cores` of a run whose serial part is `serial_share` of its 1-thread time,
+/// 1 / (f + (1 - f) / cores).
+[[nodiscard]] double amdahl_bound(double serial_share, int cores);
 
 /// Threads, batch and live tokens for this host, from the scaling, batch and tokens experiments: the fewest
 /// threads within 3% of the best throughput; for batch and tokens the default when it is within 3% of the

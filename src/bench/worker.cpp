@@ -8,6 +8,7 @@
 // Nothing else is written to stdout.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -100,6 +101,7 @@ json measure(Runner& runner, const std::vector<Input>& inputs) {
     s.files_failed = static_cast<int>(st.files_failed);
     s.peak_rss_mib = peak_rss_mib();
     s.rss_mib = current_rss_mib();
+    s.input_s = st.stage.input_seconds;  // 0 for the naive engine: its threads open and decode the inputs
     s.decode_s = st.stage.decode_seconds;
     s.features_s = st.stage.features_seconds;
     s.infer_s = st.stage.infer_seconds;
@@ -134,6 +136,7 @@ int run_worker(const std::string& spec_text) {
             sp.seconds = sy.at("seconds");
             sp.files = sy.at("files");
             sp.sample_rate_hz = sy.at("sample_rate_hz");
+            sp.channels = sy.value("channels", 1);
             sp.seed = sy.at("seed");
             inputs = synthetic_inputs(sp, spec.at("indices").get<std::vector<int>>());
         } else {
@@ -160,11 +163,18 @@ int run_worker(const std::string& spec_text) {
         }
         const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-        // Warm-up: the first input once, with the same threads, so that pools exist, TorchScript has
-        // specialised and the allocator has its arenas before anything is timed.
+        // Warm-up, with the same threads, so that pools exist, TorchScript has specialised and the allocator
+        // has its arenas before anything is timed, on every thread: a token is one ~30 s chunk of an input,
+        // so one short input would keep all but one thread idle and leave the others' first model call
+        // (and their per-thread state) to the first timed run. Two inputs per thread, or all there are.
         std::int64_t ignored = 0;
-        const RunStats warm = runner->run({inputs.front()}, &ignored);
-        if (warm.files_failed > 0) throw std::runtime_error("the warm-up input failed: " + inputs.front().name);
+        const auto n_warm = std::min(inputs.size(), static_cast<std::size_t>(2 * std::max(1, threads)));
+        const std::vector<Input> warm_inputs(inputs.begin(), inputs.begin() + static_cast<std::ptrdiff_t>(n_warm));
+        const RunStats warm = runner->run(warm_inputs, &ignored);
+        if (warm.files_failed > 0)
+            throw std::runtime_error("the warm-up run failed on " + std::to_string(warm.files_failed) + " of its " +
+                                     std::to_string(n_warm) + " inputs (the workload's first, from " +
+                                     inputs.front().name + ")");
 
         const ModelInfo& m = runner->model();
         say({{"type", "ready"},

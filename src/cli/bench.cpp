@@ -34,15 +34,19 @@ std::unique_ptr<BenchCommand> add_bench_command(CLI::App& app) {
         "paired (arpipe -j 1, arpipe -j cores, multiproc P = cores and the naive engine, run back to back in rounds; "
         "the targets are medians of per-round ratios).\n"
         "Every configuration runs in fresh worker processes after a warm-up; each point keeps the median of its "
-        "runs. At the end it prints the targets of docs/performance.md (paired medians) and a recommendation "
-        "(threads, batch, tokens) for this host. Figures: wall time, throughput (audio seconds per second = x real time), CPU utilisation "
+        "runs. At the end it prints the targets of docs/performance.md (paired medians), Amdahl's bound at 16 cores "
+        "from the 1-thread run's serial share ((input + output filter time) / wall time; an estimate) and a "
+        "recommendation (threads, batch, tokens) for this host. Figures: wall time, throughput (audio seconds per second = x real time), CPU utilisation "
         "((user+sys) / wall / cores), peak RSS (summed over processes), threads seen in /proc/self/task, per-stage "
-        "time shares and p50/p95 per-batch times, speedup and parallel efficiency.\n"
+        "time shares (input, decode, features, infer, output; input and output are the serial filters) and p50/p95 "
+        "per-token times, speedup and parallel efficiency.\n"
         "Examples:\n"
         "  arpipe bench --quick                               # ~10 s, a CI smoke run\n"
         "  arpipe bench --synthetic 30m --out-dir docs/bench  # the sweep of docs/performance.md (see "
         "tools/bench/full_sweep.sh)\n"
         "  arpipe bench --experiments paired --pairs 9 -m data/models/silero_vad.pt\n"
+        "  arpipe bench --synthetic 10m --synthetic-format mp3 --synthetic-rate 44100 --synthetic-channels 2  # "
+        "decode MP3, downmix and resample\n"
         "Exit codes: 0 done; 2 bad options, or a model or worker failed; 3 the results could not be written.");
     b->add_option("inputs", o.inputs, "Audio files or directories to use as the workload (default: synthetic audio)");
     b->add_option("--synthetic", f.synthetic,
@@ -54,11 +58,25 @@ std::unique_ptr<BenchCommand> add_bench_command(CLI::App& app) {
         ->take_last()
         ->check(CLI::Range(1, 100000));
     b->add_option("--synthetic-rate", o.synthetic_rate_hz,
-                  "Sample rate of the synthetic audio in Hz (default 16000; another rate adds resampling)")
+                  "Sample rate of the synthetic audio in Hz (default 16000, the bundled models' rate; another rate "
+                  "adds resampling). Opus takes 8000, 12000, 16000, 24000 or 48000; MP3 8000, 11025, 12000, "
+                  "16000, 22050, 24000, 32000, 44100 or 48000")
+        ->take_last()
         ->check(CLI::Range(1000, 768000));
+    b->add_option("--synthetic-format", o.synthetic_format,
+                  "Format of the synthetic files: wav (16-bit PCM, the default), flac (16-bit), mp3 or opus (Ogg), "
+                  "written with libsndfile, so that the decode stage does a real decoder's work. MP3 and Opus are encoded before the bench "
+                  "starts (10 minutes of 44.1 kHz stereo MP3: about 5 s on 2 cores)")
+        ->take_last();
+    b->add_option("--synthetic-channels", o.synthetic_channels,
+                  "Channels of the synthetic audio (default 1); each channel gets its own small gain and delay, so "
+                  "the decode stage's downmix averages different signals. MP3 takes 1 or 2, FLAC up to 8")
+        ->take_last()
+        ->check(CLI::Range(1, 64));
     b->add_flag("--in-memory", o.in_memory,
-                "Workers synthesize the audio in memory (arpipe::Input::pcm) instead of reading WAV files from a "
-                "temporary folder; the RSS figures then include the audio");
+                "Workers synthesize the audio in memory as float PCM (arpipe::Input::pcm, at --synthetic-rate with "
+                "--synthetic-channels) instead of reading files from a temporary folder; the RSS figures then "
+                "include the audio. Only with --synthetic-format wav");
     b->add_option("-m,--model", o.model,
                   "TorchScript model (default: the bundled tagger; data/models/silero_vad.pt while it is missing)")
         ->take_last();
@@ -101,7 +119,7 @@ std::unique_ptr<BenchCommand> add_bench_command(CLI::App& app) {
     b->add_flag("--quick", o.quick,
                 "Small and fast: 20 s of audio, threads and intra-op {1, cores}, scaling and paired only, one run each");
     b->add_option("-o,--out-dir", o.out_dir, "Folder for bench.csv and bench.json")->capture_default_str()->take_last();
-    b->add_flag("--keep-workload", o.keep_workload, "Keep the synthetic WAV files; their folder is printed at the end");
+    b->add_flag("--keep-workload", o.keep_workload, "Keep the synthetic files; their folder is printed at the end");
     b->add_flag("-q,--quiet", o.quiet, "No progress lines on stderr");
     b->add_option("--worker", f.worker_spec, "Internal: run as a measuring worker (JSON spec)")->group("");
     return cmd;

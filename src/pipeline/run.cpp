@@ -140,9 +140,10 @@ public:
             if (decoder_) fill_sequential(*tok);
             else plan_next_chunk(*tok);
         }
+        // An input read start to end is decoded here, serially: that time counts as decoding.
         const double spent = seconds_since(t0);
-        stats_.stage.input_seconds += spent;
         if (tok->job == Token::Job::filled) stats_.stage.decode_seconds += spent;
+        else stats_.stage.input_seconds += spent;
         return tok;
     }
 

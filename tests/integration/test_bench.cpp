@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -46,6 +47,81 @@ std::vector<std::map<std::string, std::string>> read_csv(const std::string& text
 
 double num(const std::map<std::string, std::string>& row, const std::string& key) { return std::stod(row.at(key)); }
 
+/// The five stage shares of a CSV row, input (arpipe's serial input filter) included.
+double share_sum(const std::map<std::string, std::string>& row) {
+    return num(row, "share_input") + num(row, "share_decode") + num(row, "share_features") + num(row, "share_infer") +
+           num(row, "share_output");
+}
+
+/// A short paired-only bench (arpipe -j 1 and -j 2, and with `multiproc` two processes) of 10 s of synthetic
+/// audio in 4 files of the format `extra` names, then the checks every format must pass: the files decode in
+/// every engine, the stage shares (input included) add up, and the Amdahl estimate is there and sane.
+nlohmann::json quick_format_bench(const std::string& extra, bool multiproc, const TempDir& dir) {
+    const std::string out = dir.file("out");
+    const Ran r = arpipe_bench(std::string("--quick -q --cores 2 --experiments paired --engines ") +
+                                   (multiproc ? "arpipe,multiproc" : "arpipe") +
+                                   " --synthetic 10s --synthetic-files 4 --keep-workload -m " +
+                                   testing::repo_path("tests/data/models/loudness_clip.pt") + " " + extra +
+                                   " --out-dir " + out,
+                               dir);
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("Amdahl bound at 16 cores from measured stage times: ") != std::string::npos);
+
+    const auto rows = read_csv(testing::read_text(out + "/bench.csv"));
+    CHECK(rows.size() == (multiproc ? 3u : 2u));
+    for (const auto& row : rows) {
+        const std::string key = row.at("engine") + " " + row.at("threads");
+        INFO(key);
+        CHECK(num(row, "files_failed") == 0);
+        CHECK(num(row, "segments") > 0);
+        CHECK(num(row, "audio_s") == doctest::Approx(10.0).epsilon(0.02));
+        CHECK(share_sum(row) == doctest::Approx(1.0).epsilon(0.01));
+        CHECK(num(row, "share_input") > 0);  // arpipe opens, validates and plans each file in its input filter
+        CHECK(num(row, "share_decode") > 0);
+    }
+
+    auto doc = nlohmann::json::parse(testing::read_text(out + "/bench.json"));
+    CHECK(doc["events_agree"] == true);
+    for (const auto& p : doc["points"]) {
+        const auto& share = p["median"]["stage_share"];
+        CHECK(share["input"].get<double>() + share["decode"].get<double>() + share["features"].get<double>() +
+                  share["infer"].get<double>() + share["output"].get<double>() ==
+              doctest::Approx(1.0).epsilon(0.01));
+        for (const auto& sample : p["samples"]) CHECK(sample["stage_s"]["input"].get<double>() > 0);
+    }
+    const nlohmann::json* amdahl = nullptr;
+    for (const auto& t : doc["targets"])
+        if (t["name"] == "amdahl_16") amdahl = &t;
+    REQUIRE(amdahl != nullptr);
+    const double bound = (*amdahl)["measured"].get<double>(), f = (*amdahl)["serial_share"].get<double>();
+    CHECK((*amdahl)["informational"] == true);
+    CHECK((*amdahl)["cores"] == 16);
+    CHECK(bound > 1.0);
+    CHECK(bound <= 16.0);
+    CHECK(f > 0.0);
+    CHECK(f < 1.0);
+    CHECK(bound == doctest::Approx(1.0 / (f + (1.0 - f) / 16.0)).epsilon(0.01));
+
+    // The files are what the workload section says: decode one with `arpipe run` and read its summary.
+    const std::string marker = "workload kept in ";
+    const auto at = r.out.find(marker);
+    REQUIRE(at != std::string::npos);
+    const std::string kept = r.out.substr(at + marker.size(), r.out.find('\n', at) - at - marker.size());
+    const std::string first = kept + "/synthetic-000." + doc["workload"]["format"].get<std::string>();
+    const Ran run = testing::run_cli("run -q -m " + testing::repo_path("tests/data/models/loudness_clip.pt") + " " +
+                                         first,
+                                     dir);
+    std::error_code ec;
+    std::filesystem::remove_all(kept, ec);
+    INFO(run.err);
+    CHECK(run.code == 0);
+    const auto summary = nlohmann::json::parse(run.out.substr(run.out.rfind("{\"type\":\"summary\"")));
+    CHECK(summary["source_rate"] == doc["workload"]["sample_rate_hz"]);
+    CHECK(summary["source_channels"] == doc["workload"]["channels"]);
+    return doc;
+}
+
 }  // namespace
 
 TEST_SUITE("bench") {
@@ -53,7 +129,8 @@ TEST_SUITE("bench") {
         TempDir dir;
         const Ran r = arpipe_bench("--help", dir);
         CHECK(r.code == 0);
-        for (const char* word : {"--synthetic", "--in-memory", "--threads", "--intra-op", "--batches", "--tokens",
+        for (const char* word : {"--synthetic", "--synthetic-format", "--synthetic-rate", "--synthetic-channels",
+                                 "mp3", "opus", "flac", "Amdahl", "--in-memory", "--threads", "--intra-op", "--batches", "--tokens",
                                  "--engines", "--experiments", "--repeats", "--pairs", "--quick", "--out-dir", "naive",
                                  "--naive-model-per-thread",
                                  "multiproc", "bench.csv", "bench.json", "Exit codes"})
@@ -86,8 +163,9 @@ TEST_SUITE("bench") {
             CHECK(num(row, "peak_rss_mib") > 10);
             CHECK(num(row, "threads_seen") >= 1);
             CHECK(num(row, "segments") > 0);
-            CHECK(num(row, "share_decode") + num(row, "share_features") + num(row, "share_infer") + num(row, "share_output") ==
-                  doctest::Approx(1.0).epsilon(0.01));
+            CHECK(share_sum(row) == doctest::Approx(1.0).epsilon(0.01));
+            // The naive engine opens and decodes inside its own threads: all of it is decode time.
+            if (row.at("engine") == "naive") CHECK(num(row, "share_input") == 0);
             if (row.at("engine") == "arpipe") {
                 // One arena owns every thread: at most the arena's threads plus the caller.
                 CHECK(num(row, "threads_seen") <= num(row, "threads") + 1);
@@ -107,6 +185,9 @@ TEST_SUITE("bench") {
         CHECK(doc["events_agree"] == true);  // every engine emits the same events from the same audio
         CHECK(doc["model"]["name"] == "loudness_clip");
         CHECK(doc["workload"]["synthetic"]["files"] == 8);
+        CHECK(doc["workload"]["format"] == "wav");
+        CHECK(doc["workload"]["sample_rate_hz"] == 16000);
+        CHECK(doc["workload"]["channels"] == 1);
         std::set<std::string> targets;
         for (const auto& t : doc["targets"]) {
             targets.insert(t["name"].get<std::string>());
@@ -114,7 +195,7 @@ TEST_SUITE("bench") {
             CHECK(t["rounds"].size() == 1);
         }
         for (const char* name : {"scaling", "cpu_per_audio", "vs_multiproc_throughput", "vs_multiproc_rss", "vs_naive",
-                                 "vs_naive_intra_1", "pipeline_overhead", "features_in_pipeline"})
+                                 "vs_naive_intra_1", "pipeline_overhead", "features_in_pipeline", "amdahl_16"})
             CHECK_MESSAGE(targets.count(name) == 1, name);
         CHECK(doc["recommendation"]["threads"].get<int>() >= 1);
     }
@@ -130,5 +211,45 @@ TEST_SUITE("bench") {
         const Ran model = arpipe_bench("--quick -m " + dir.file("missing.pt") + " --out-dir " + dir.file("o"), dir);
         CHECK(model.code == 2);
         CHECK(model.err.find("missing.pt") != std::string::npos);
+    }
+
+    TEST_CASE("bench decodes a 44.1 kHz stereo MP3 workload and reports the input stage and Amdahl's bound") {
+        TempDir dir;
+        // With the multi-process engine: the paired experiment compares it with arpipe on MP3 files too.
+        const auto doc =
+            quick_format_bench("--synthetic-format mp3 --synthetic-rate 44100 --synthetic-channels 2", true, dir);
+        CHECK(doc["workload"]["format"] == "mp3");
+        CHECK(doc["workload"]["synthetic"]["format"] == "mp3");
+        CHECK(doc["workload"]["sample_rate_hz"] == 44100);
+        CHECK(doc["workload"]["channels"] == 2);
+        CHECK(doc["workload"]["bytes"].get<double>() > 0);
+    }
+
+    TEST_CASE("bench decodes a 48 kHz Opus workload") {
+        TempDir dir;
+        const auto doc = quick_format_bench("--synthetic-format opus --synthetic-rate 48000", false, dir);
+        CHECK(doc["workload"]["format"] == "opus");
+        CHECK(doc["workload"]["sample_rate_hz"] == 48000);
+        CHECK(doc["workload"]["channels"] == 1);
+    }
+
+    TEST_CASE("bench rejects synthetic formats it cannot make, naming the flag") {
+        TempDir dir;
+        const Ran opus = arpipe_bench("--quick --synthetic-format opus --synthetic-rate 44100 --out-dir " + dir.file("o"), dir);
+        CHECK(opus.code == 2);
+        CHECK(opus.err.find("--synthetic-format opus") != std::string::npos);
+        CHECK(opus.err.find("--synthetic-rate") != std::string::npos);
+        CHECK(opus.err.find("44100") != std::string::npos);
+        const Ran memory = arpipe_bench("--quick --synthetic-format mp3 --in-memory --out-dir " + dir.file("o"), dir);
+        CHECK(memory.code == 2);
+        CHECK(memory.err.find("--in-memory") != std::string::npos);
+        CHECK(memory.err.find("--synthetic-format mp3") != std::string::npos);
+        const Ran channels = arpipe_bench("--quick --synthetic-format mp3 --synthetic-channels 3 --out-dir " + dir.file("o"), dir);
+        CHECK(channels.code == 2);
+        CHECK(channels.err.find("--synthetic-channels") != std::string::npos);
+        const Ran unknown = arpipe_bench("--quick --synthetic-format aac --out-dir " + dir.file("o"), dir);
+        CHECK(unknown.code == 2);
+        CHECK(unknown.err.find("--synthetic-format aac is not one of wav, flac, mp3, opus") != std::string::npos);
+        CHECK(!std::filesystem::exists(dir.file("o")));  // rejected before anything ran
     }
 }

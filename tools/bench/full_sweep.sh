@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 #
-# Reproduces docs/bench/: the full `arpipe bench` sweep over 30 minutes of synthetic audio, the log-mel
-# microbenchmark beside torchaudio, and the plots. Run from the repository root (~5 minutes on 2 cores):
+# Reproduces docs/bench/: the full `arpipe bench` sweep over two synthetic workloads, 30 minutes of 16 kHz
+# mono WAV (the models' own rate: decoding is little work) and 10 minutes of 44.1 kHz stereo MP3 (what real
+# recordings look like: MP3 decoding, downmix and resampling), the log-mel microbenchmark beside torchaudio,
+# and the plots. Run from the repository root (~10 minutes on 2 cores):
 #
-#   tools/bench/full_sweep.sh                                   # results into docs/bench/
-#   OUT=/tmp/bench16 tools/bench/full_sweep.sh --repeats 7     # extra flags go to `arpipe bench`
+#   tools/bench/full_sweep.sh                                   # results into docs/bench/ and docs/bench/mp3/
+#   OUT=/tmp/bench16 tools/bench/full_sweep.sh --repeats 7     # extra flags go to `arpipe bench`, both workloads
 #
-# Environment: BUILD_DIR (default build), OUT (default docs/bench), MODEL (default: data/models/tagger.pt,
+# Extra flags come after the script's own, so they win; for the MP3 workload the script sets --synthetic,
+# --synthetic-format, --synthetic-rate, --synthetic-channels and --out-dir after them (a --synthetic-files
+# given here applies to both workloads).
+#
+# Environment: BUILD_DIR (default build), OUT (default docs/bench), MP3_SYNTHETIC (audio in the MP3 workload,
+# default 10m; 0 skips it), MODEL (default: data/models/tagger.pt,
 # or an untrained copy of its network made by make_bench_model.py while the trained model is missing),
 # BENCH_PRIORITY=1: on a shared machine, run the sweep at the highest scheduling priority (nice -20 for this
 # session's autogroup, which the kernel's autogroup scheduling needs besides the process nice; root only),
@@ -16,6 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD_DIR=${BUILD_DIR:-build}
 OUT=${OUT:-docs/bench}
+MP3_SYNTHETIC=${MP3_SYNTHETIC:-10m}
 PY=/usr/bin/python3   # Debian's python3-torch, python3-torchaudio and python3-matplotlib live here
 
 missing=()
@@ -47,8 +55,15 @@ if [ "${BENCH_PRIORITY:-0}" = 1 ]; then
     renice -n -20 -p $$ >/dev/null
 fi
 
-echo "== arpipe bench ($MODEL)" >&2
+echo "== arpipe bench, 16 kHz mono WAV ($MODEL)" >&2
 "$BUILD_DIR/arpipe" bench -m "$MODEL" --synthetic 30m --out-dir "$OUT" "$@" 2>&1 | tee "$OUT/summary.txt"
+
+if [ "$MP3_SYNTHETIC" != 0 ]; then
+    echo "== arpipe bench, 44.1 kHz stereo MP3 ($MODEL)" >&2
+    mkdir -p "$OUT/mp3"
+    "$BUILD_DIR/arpipe" bench -m "$MODEL" "$@" --synthetic "$MP3_SYNTHETIC" --synthetic-format mp3 \
+        --synthetic-rate 44100 --synthetic-channels 2 --out-dir "$OUT/mp3" 2>&1 | tee "$OUT/mp3/summary.txt"
+fi
 
 echo "== log-mel: arpipe_microbench (Google Benchmark) and torchaudio, one thread" >&2
 "$BUILD_DIR/arpipe_microbench" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
@@ -57,3 +72,4 @@ echo "== log-mel: arpipe_microbench (Google Benchmark) and torchaudio, one threa
 
 echo "== plots" >&2
 "$PY" tools/bench/plot.py "$OUT"
+if [ "$MP3_SYNTHETIC" != 0 ]; then "$PY" tools/bench/plot.py "$OUT/mp3"; fi

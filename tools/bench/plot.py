@@ -42,11 +42,20 @@ def points(doc, experiment, engine=None, **fixed):
     return sorted(out, key=lambda p: (p["threads"], p["batch"], p["tokens"]))
 
 
+def audio_format(workload):
+    """' 44.1 kHz stereo mp3' for a synthetic workload (bench.json records it since the format flags), else ''."""
+    if "format" not in workload:
+        return ""
+    channels = workload.get("channels", 1)
+    layout = {1: "mono", 2: "stereo"}.get(channels, f"{channels}-channel")
+    return f" {workload['sample_rate_hz'] / 1000:g} kHz {layout} {workload['format']}"
+
+
 def subtitle(doc, runs=None):
     h, w, m = doc["host"], doc["workload"], doc["model"]
     runs = runs or f"median of {doc['settings']['repeats']} runs per point"
     return (f"{h['planned_cores']} cores ({h['cpu_model']}), model {m['name']}, "
-            f"{w['audio_seconds']:.0f} s of audio in {w['inputs']} files, {runs}")
+            f"{w['audio_seconds']:.0f} s of{audio_format(w)} audio in {w['inputs']} files, {runs}")
 
 
 def cores_marker(ax, doc):
