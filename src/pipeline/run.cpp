@@ -91,10 +91,99 @@ private:
     std::atomic<int> max_{0};
 };
 
+/// Opens the headers of the inputs the input filter will take next, so that the serial filter only collects
+/// an open, validated handle and plans. The input filter schedules the next inputs; the decode workers open
+/// them between chunks (`help`). Slot j % K serves input j; a slot's word packs (input, state) so that a
+/// worker never opens an input the filter has already opened itself, or a slot that moved on to another
+/// input.
+class HeaderPrefetch {
+public:
+    HeaderPrefetch(const std::vector<Input>& inputs, const std::optional<RawFormat>& raw, int slots)
+        : inputs_(inputs), raw_(raw), slots_(static_cast<std::size_t>(std::max(2, slots))) {
+        for (Slot& s : slots_) s.word.store(kEmpty, std::memory_order_relaxed);
+    }
+    HeaderPrefetch(const HeaderPrefetch&) = delete;
+    HeaderPrefetch& operator=(const HeaderPrefetch&) = delete;
+
+    /// Input filter: it takes input `i` now; schedule the inputs after it.
+    void ahead_of(std::size_t i) {
+        const std::size_t k = slots_.size();
+        for (std::size_t j = std::max(next_, i + 1); j < inputs_.size() && j < i + k; ++j) {
+            next_ = j + 1;
+            const Input& in = inputs_[j];
+            if (in.in_memory || !in.problem.empty()) continue;  // nothing to open, or nothing to open with
+            slots_[j % k].word.store(pack(j, kScheduled), std::memory_order_release);
+        }
+    }
+
+    /// Decode workers: opens one scheduled input, if any.
+    void help() {
+        for (Slot& slot : slots_) {
+            std::uint64_t word = slot.word.load(std::memory_order_acquire);
+            if ((word & 7u) != kScheduled) continue;
+            if (!slot.word.compare_exchange_strong(word, (word & ~std::uint64_t{7}) | kRunning, std::memory_order_acq_rel))
+                continue;
+            try {
+                slot.source = AudioSource::open(inputs_[static_cast<std::size_t>(word >> 3)], raw_);
+            } catch (const Failure& f) {
+                slot.code = f.code();
+                slot.message = f.what();
+            } catch (const std::exception& ex) {
+                slot.code = ErrorCode::internal;
+                slot.message = ex.what();
+            }
+            slot.word.store((word & ~std::uint64_t{7}) | kReady, std::memory_order_release);
+            return;
+        }
+    }
+
+    /// Input filter: input `i`'s handle, the prefetched one, or opened here when no worker has started on it.
+    /// Throws Failure as AudioSource::open does.
+    std::unique_ptr<AudioSource> take(std::size_t i) {
+        Slot& slot = slots_[i % slots_.size()];
+        std::uint64_t expected = pack(i, kScheduled);
+        if (slot.word.load(std::memory_order_acquire) >> 3 != i ||
+            slot.word.compare_exchange_strong(expected, kEmpty, std::memory_order_acq_rel))
+            return AudioSource::open(inputs_[i], raw_);
+        // A worker is opening it (a header read, it does not block on anything of ours) or has.
+        while ((slot.word.load(std::memory_order_acquire) & 7u) != kReady) std::this_thread::yield();
+        ++prefetched_;
+        std::unique_ptr<AudioSource> source = std::move(slot.source);
+        const ErrorCode code = slot.code;
+        std::string message = std::move(slot.message);
+        slot.code = ErrorCode::internal;
+        slot.message.clear();
+        slot.word.store(kEmpty, std::memory_order_release);
+        if (!source) throw Failure(code, message);
+        return source;
+    }
+
+    /// Inputs whose header a worker opened ahead of the input filter.
+    [[nodiscard]] std::int64_t prefetched() const { return prefetched_; }
+
+private:
+    static constexpr std::uint64_t kScheduled = 1, kRunning = 2, kReady = 3;
+    static constexpr std::uint64_t kEmpty = ~std::uint64_t{0} << 3;  // no input, no state
+    static std::uint64_t pack(std::size_t input, std::uint64_t state) { return (static_cast<std::uint64_t>(input) << 3) | state; }
+
+    struct Slot {
+        std::atomic<std::uint64_t> word;
+        std::unique_ptr<AudioSource> source;
+        ErrorCode code = ErrorCode::internal;
+        std::string message;
+    };
+
+    const std::vector<Input>& inputs_;
+    const std::optional<RawFormat>& raw_;
+    std::vector<Slot> slots_;
+    std::size_t next_ = 0;  // the first input not yet scheduled
+    std::int64_t prefetched_ = 0;
+};
+
 class PipelineRun {
 public:
     PipelineRun(const Engine::Impl& engine, const std::vector<Input>& inputs, Sink& sink, const RunOptions& options,
-                int batch)
+                int batch, int threads)
         : e_(engine),
           info_(engine.model->info()),
           inputs_(inputs),
@@ -105,6 +194,7 @@ public:
           rows_(static_cast<int>((per_chunk_ + batch - 1) / batch * batch)),
           pool_(rows_, static_cast<std::size_t>((per_chunk_ - 1) * info_.hop_samples + info_.segment_samples),
                 engine.logmel ? engine.item_size : 0),
+          prefetch_(inputs, engine.config.raw_format, 2 * threads),
           tracker_(info_.labels.size(), engine.config.post) {
         progress_.files_total = inputs.size();
     }
@@ -124,6 +214,7 @@ public:
                 return nullptr;
             }
             current_ = next_input_++;
+            prefetch_.ahead_of(current_);
             tok = pool_.acquire(current_);
             open_current(*tok);
         } else {
@@ -149,9 +240,14 @@ public:
 
     /// Parallel: decodes the token's chunk from this thread's own handle on the input.
     void decode(Token& tok) const {
-        if (tok.job != Token::Job::decode || tok.failed) return;
         const auto t0 = Clock::now();
+        prefetch_.help();  // open an input the input filter will take soon
+        if (tok.job != Token::Job::decode || tok.failed) {
+            tok.decode_seconds = seconds_since(t0);
+            return;
+        }
         DecodeState& st = decode_state_.local();
+        pool_.ensure_buffers(tok);
         try {
             if (tok.source) {
                 st.source = std::move(tok.source);
@@ -250,7 +346,7 @@ public:
         SerialProbe::Scope probe(output_probe_);
         const auto t0 = Clock::now();
         ++stats_.tokens;
-        if (tok->job == Token::Job::decode) stats_.stage.decode_seconds += tok->decode_seconds;
+        if (tok->job != Token::Job::filled) stats_.stage.decode_seconds += tok->decode_seconds;
         if (tok->count > 0) {
             stats_.token_seconds_features.push_back(tok->features_seconds);
             stats_.token_seconds_infer.push_back(tok->infer_seconds);
@@ -299,6 +395,7 @@ public:
     }
 
     RunStats finish() {
+        if (e_.log) e_.log->debug("run: {} of {} input headers opened ahead by decode workers", prefetch_.prefetched(), inputs_.size());
         stats_.max_live_tokens = pool_.max_live();
         stats_.max_serial_concurrency = std::max(input_probe_.max(), output_probe_.max());
         stats_.audio_seconds = audio_before_file_;
@@ -338,7 +435,7 @@ private:
             return;
         }
         try {
-            std::unique_ptr<AudioSource> source = AudioSource::open(in, e_.config.raw_format);
+            std::unique_ptr<AudioSource> source = prefetch_.take(current_);
             source_rate_ = source->rate_hz();
             source_channels_ = source->channels();
             const std::int64_t frames = source->announced_frames();
@@ -394,6 +491,7 @@ private:
     /// Reads up to one chunk of segments of a sequentially read input into `tok`; marks the token that ends it.
     void fill_sequential(Token& tok) {
         tok.job = Token::Job::filled;
+        pool_.ensure_buffers(tok);
         const std::size_t S = static_cast<std::size_t>(info_.segment_samples);
         const std::size_t H = static_cast<std::size_t>(info_.hop_samples);
         tok.audio.assign(static_cast<std::size_t>(per_chunk_ - 1) * H + S, 0.0f);
@@ -491,6 +589,7 @@ private:
     TokenPool pool_;
     SerialProbe input_probe_, output_probe_;
     mutable tbb::enumerable_thread_specific<DecodeState> decode_state_;
+    mutable HeaderPrefetch prefetch_;
 
     // Input filter state: the open input is either planned in chunks (plan_chunks_ > 0) or read start to end
     // (decoder_).
@@ -525,7 +624,7 @@ RunStats run_pipeline(const Engine::Impl& engine, const std::vector<Input>& inpu
     const int threads = options.use_caller_arena ? tbb::this_task_arena::max_concurrency() : tc.threads > 0 ? tc.threads : hw;
     const int tokens = tc.tokens > 0 ? tc.tokens : 2 * threads + 2;
 
-    PipelineRun run(engine, inputs, sink, options, std::max(1, tc.batch));
+    PipelineRun run(engine, inputs, sink, options, std::max(1, tc.batch), threads);
     run.stats().threads = threads;
     run.stats().token_limit = tokens;
 

@@ -121,14 +121,21 @@ public:
             }
             max_live_ = std::max(max_live_, ++live_);
         }
+        // The big buffers are sized by the parallel filters that fill them (ensure_buffers), not here: this
+        // runs in the serial input filter, and zero-filling megabytes there would be serial time.
         if (!t) {
             t = std::make_unique<Token>();
             t->segments.resize(static_cast<std::size_t>(rows_));
-            t->audio.reserve(audio_);
-            t->features.resize(features_ * static_cast<std::size_t>(rows_));
         }
         t->reset(file);
         return t;
+    }
+
+    /// Sizes a token's audio and feature buffers; a no-op for a recycled token. Called from parallel filters.
+    void ensure_buffers(Token& t) const {
+        if (t.audio.capacity() < audio_) t.audio.reserve(audio_);
+        const std::size_t features = features_ * static_cast<std::size_t>(rows_);
+        if (t.features.size() < features) t.features.resize(features);
     }
 
     void release(std::unique_ptr<Token> t) {
