@@ -22,6 +22,7 @@
 #include <numeric>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include "arpipe/engine.h"
 #include "arpipe/version.h"
@@ -326,6 +327,26 @@ std::string loadavg() {
     return a + " " + b + " " + c;
 }
 
+/// How many cores' worth of CPU this process gets right now: the same busy loop on 1 thread, then on `cores`
+/// threads at once; `cores` when each of them runs as fast as the one did alone. On a shared VM whose other
+/// vCPU is taken by a neighbour, a 2-thread run cannot be twice as fast as a 1-thread run, and this says so.
+double parallel_capacity(int cores) {
+    auto spin = [] {
+        const auto t0 = Clock::now();
+        volatile double x = 0;
+        for (int i = 0; i < 60'000'000; ++i) x = x + i * 0.5;
+        return std::chrono::duration<double>(Clock::now() - t0).count();
+    };
+    double alone = spin();
+    alone = std::min(alone, spin());
+    std::vector<double> each(static_cast<std::size_t>(cores));
+    std::vector<std::thread> threads;
+    for (int t = 0; t < cores; ++t) threads.emplace_back([&, t] { each[static_cast<std::size_t>(t)] = spin(); });
+    for (auto& t : threads) t.join();
+    const double slowest = *std::max_element(each.begin(), each.end());
+    return slowest > 0 ? cores * alone / slowest : 0.0;
+}
+
 json host_json(int cores, const std::string& loadavg_at_start) {
     utsname u{};
     ::uname(&u);
@@ -521,6 +542,10 @@ int run(Options o, std::ostream& log) {
         // ---- measure ---------------------------------------------------------------------------------------
         const auto t_begin = Clock::now();
         const std::string loadavg_at_start = loadavg();
+        const double capacity_at_start = parallel_capacity(cores);
+        if (!o.quiet)
+            log << "arpipe bench: host capacity: " << cores << " busy threads ran at " << capacity_at_start
+                << " cores' worth (a shared host gives less than " << cores << ")\n";
         std::vector<Point> points;
         const int total = static_cast<int>(plan.size() + paired.size());
         int done = 0;
@@ -565,6 +590,9 @@ int run(Options o, std::ostream& log) {
         doc["command"] = o.command_line;
         doc["host"] = host_json(cores, loadavg_at_start);
         doc["host"]["loadavg_at_end"] = loadavg();
+        // Cores' worth of CPU a busy loop got on `cores` threads, before and after the measurements.
+        doc["host"]["parallel_capacity_at_start"] = capacity_at_start;
+        doc["host"]["parallel_capacity_at_end"] = parallel_capacity(cores);
         doc["bench_seconds"] = bench_seconds;
         doc["model"] = {{"path", ctx.model_facts.path},
                         {"name", ctx.model_facts.name},
@@ -663,6 +691,9 @@ int run(Options o, std::ostream& log) {
                           100.0 * t["serial_share"].get<double>());
             std::cout << buf;
         }
+        std::cout << "host capacity: " << cores << " busy threads ran at "
+                  << doc["host"]["parallel_capacity_at_start"].get<double>() << " cores' worth before the runs and "
+                  << doc["host"]["parallel_capacity_at_end"].get<double>() << " after (scaling above that is not possible)\n";
         std::cout << "recommendation for this host: " << rec["command"].get<std::string>() << '\n';
         if (event_counts.size() > 1) std::cout << "warning: the engines did not all produce the same number of events\n";
         std::cout << "results: " << csv_path << ", " << json_path << " (" << static_cast<int>(bench_seconds) << " s)\n";
