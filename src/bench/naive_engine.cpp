@@ -16,6 +16,7 @@
 #include "stages/failure.h"
 #include "stages/features.h"
 #include "stages/infer.h"
+#include "stages/prepared_model.h"
 #include "stages/model_info.h"
 #include "stages/postprocess.h"
 #include "stages/segment.h"
@@ -47,45 +48,11 @@ struct Work {
     bool failed = false;
 };
 
-/// Feeds one segment's scores to the tracker, mapping steps to time as arpipe's output filter does
-/// (src/pipeline/run.cpp), so that both engines emit the same events.
-void track_segment(const ModelInfo& info, std::int64_t steps, const SegmentInfo& seg, const float* scores,
-                   EventTracker& tracker, std::vector<TrackedEvent>& ready) {
-    const double rate = info.sample_rate_hz;
-    const double S = static_cast<double>(info.segment_samples);
-    const double H = static_cast<double>(info.hop_samples);
-    const double start = static_cast<double>(seg.start_sample) / rate;
-    const double audio_end = static_cast<double>(seg.start_sample + seg.valid_samples) / rate;
-    if (info.output_kind == "clip") {
-        const double t0 = seg.index == 0 ? 0.0 : start + (S - H) / 2.0 / rate;
-        double t1 = seg.last ? audio_end : start + (S + H) / 2.0 / rate;
-        if (seg.last) t1 = std::min(t1, audio_end);
-        if (t1 > t0) tracker.push(t0, t1, scores, ready);
-        return;
-    }
-    const auto n_labels = static_cast<std::int64_t>(info.labels.size());
-    const double fh = info.frame_hop_seconds;
-    const double context_end = seg.index == 0 ? start : start + (S - H) / rate;
-    for (std::int64_t j = 0; j < steps; ++j) {
-        const double f0 = start + static_cast<double>(j) * fh;
-        if (f0 + 1e-9 < context_end) continue;
-        if (seg.last && f0 >= audio_end - 1e-9) break;
-        const double f1 = seg.last ? std::min(f0 + fh, audio_end) : f0 + fh;
-        tracker.push(f0, f1, scores + j * n_labels, ready);
-    }
-}
-
 }  // namespace
 
-struct NaiveEngine::Impl {
+struct NaiveEngine::Impl : PreparedModel {
     NaiveConfig config;
-    std::unique_ptr<Model> model;
     std::vector<std::unique_ptr<Model>> thread_models;  // with model_per_thread: one copy per thread
-    std::unique_ptr<LogMel> logmel;  // log_mel models only
-    Activation activation = Activation::none;
-    std::int64_t steps = 1;
-    std::size_t item_size = 0;
-    std::vector<float> silent_features;
 };
 
 NaiveEngine::NaiveEngine(const NaiveConfig& config) : impl_(std::make_unique<Impl>()) {
@@ -93,30 +60,13 @@ NaiveEngine::NaiveEngine(const NaiveConfig& config) : impl_(std::make_unique<Imp
         throw Failure(ErrorCode::bad_config, "naive engine: threads, intra-op threads and batch must be >= 1");
     Impl& e = *impl_;
     e.config = config;
-    e.model = Model::load(config.model_path);
-    const ModelInfo& info = e.model->info();
-    std::vector<std::int64_t> item_shape;
-    if (info.input_kind == "log_mel") {
-        e.logmel = std::make_unique<LogMel>(log_mel_params(info));
-        const std::int64_t frames = e.logmel->frames(info.segment_samples);
-        item_shape = {info.n_mels, frames};
-        std::vector<float> zeros(static_cast<std::size_t>(info.segment_samples), 0.0f);
-        e.silent_features.resize(static_cast<std::size_t>(info.n_mels * frames));
-        auto scratch = e.logmel->make_scratch();
-        e.logmel->compute(zeros.data(), info.segment_samples, e.silent_features.data(), *scratch);
-    } else {
-        item_shape = {info.segment_samples};
-    }
-    e.item_size = 1;
-    for (auto d : item_shape) e.item_size *= static_cast<std::size_t>(d);
-    e.steps = e.model->prepare(item_shape, config.batch);
+    static_cast<PreparedModel&>(e) = PreparedModel::load(config.model_path, config.batch);
     if (config.model_per_thread) {
         for (int i = 0; i < config.threads; ++i) {
             e.thread_models.push_back(Model::load(config.model_path));
-            e.thread_models.back()->prepare(item_shape, config.batch);
+            e.thread_models.back()->prepare(e.item_shape, config.batch);
         }
     }
-    e.activation = parse_activation(info.activation);
     // The case study's setup: one call, on the main thread; the engine's own threads never set it.
     set_torch_intra_op_threads(config.intra_op_threads);
 }

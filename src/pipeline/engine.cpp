@@ -118,24 +118,8 @@ LoadResult Engine::load(const Config& config) {
     if (impl->config.model_path.empty()) impl->config.model_path = default_model_path();
     impl->log = make_logger(impl->config);
     try {
-        impl->model = Model::load(impl->config.model_path);
+        static_cast<PreparedModel&>(*impl) = PreparedModel::load(impl->config.model_path, config.threads.batch);
         const ModelInfo& info = impl->model->info();
-        std::vector<std::int64_t> item_shape;
-        if (info.input_kind == "log_mel") {
-            impl->logmel = std::make_unique<LogMel>(log_mel_params(info));
-            const std::int64_t frames = impl->logmel->frames(info.segment_samples);
-            item_shape = {info.n_mels, frames};
-            std::vector<float> zeros(static_cast<std::size_t>(info.segment_samples), 0.0f);
-            impl->silent_features.resize(static_cast<std::size_t>(info.n_mels * frames));
-            auto scratch = impl->logmel->make_scratch();
-            impl->logmel->compute(zeros.data(), info.segment_samples, impl->silent_features.data(), *scratch);
-        } else {
-            item_shape = {info.segment_samples};
-        }
-        impl->item_size = 1;
-        for (auto d : item_shape) impl->item_size *= static_cast<std::size_t>(d);
-        impl->steps = impl->model->prepare(item_shape, config.threads.batch);
-        impl->activation = parse_activation(info.activation);
         impl->log->info("model {} ({}): {} Hz, {} input, {} output, {} labels, segment {} s / hop {} s", info.name,
                         info.path, info.sample_rate_hz, info.input_kind, info.output_kind, info.labels.size(),
                         info.segment_seconds, info.hop_seconds);

@@ -8,9 +8,7 @@
 #include <vector>
 
 #include "arpipe/engine.h"
-#include "stages/features.h"
-#include "stages/infer.h"
-#include "stages/postprocess.h"
+#include "stages/prepared_model.h"
 
 namespace spdlog {
 class logger;
@@ -18,15 +16,9 @@ class logger;
 
 namespace arpipe {
 
-struct Engine::Impl {
+struct Engine::Impl : PreparedModel {
     Config config;
     std::shared_ptr<spdlog::logger> log;
-    std::unique_ptr<Model> model;
-    std::unique_ptr<LogMel> logmel;  // log_mel models only
-    Activation activation = Activation::none;
-    std::int64_t steps = 1;
-    std::size_t item_size = 0;  // model input floats per segment
-    std::vector<float> silent_features;  // one zero window's features, to pad batches
 };
 
 /// Runs one pipeline over `inputs` (run.cpp).

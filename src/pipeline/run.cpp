@@ -535,38 +535,14 @@ private:
     }
 
     void push_segment(const Token& tok, int i) {
-        const SegmentInfo& seg = tok.segments[i];
-        const double rate = info_.sample_rate_hz;
-        const double S = static_cast<double>(info_.segment_samples);
-        const double H = static_cast<double>(info_.hop_samples);
-        const double start = static_cast<double>(seg.start_sample) / rate;
-        const double audio_end = static_cast<double>(seg.start_sample + seg.valid_samples) / rate;
         const auto n_labels = static_cast<std::int64_t>(info_.labels.size());
-        const float* scores = tok.scores.data() + static_cast<std::int64_t>(i) * e_.steps * n_labels;
         ++file_segments_;
         ++progress_.segments_done;
         ++stats_.segments;
-        std::vector<TrackedEvent>& ready = ready_;
-        ready.clear();
-        if (info_.output_kind == "clip") {
-            // Each segment speaks for the hop-long stretch around its centre; the first reaches back to 0
-            // and the last forward to the end of the audio.
-            const double t0 = seg.index == 0 ? 0.0 : start + (S - H) / 2.0 / rate;
-            double t1 = seg.last ? audio_end : start + (S + H) / 2.0 / rate;
-            if (seg.last) t1 = std::min(t1, audio_end);
-            if (t1 > t0) tracker_.push(t0, t1, scores, ready);
-        } else {
-            const double fh = info_.frame_hop_seconds;
-            const double context_end = seg.index == 0 ? start : start + (S - H) / rate;
-            for (std::int64_t j = 0; j < e_.steps; ++j) {
-                const double f0 = start + static_cast<double>(j) * fh;
-                if (f0 + 1e-9 < context_end) continue;  // warm-up context, scored by the previous segment
-                if (seg.last && f0 >= audio_end - 1e-9) break;
-                const double f1 = seg.last ? std::min(f0 + fh, audio_end) : f0 + fh;
-                tracker_.push(f0, f1, scores + j * n_labels, ready);
-            }
-        }
-        emit(ready);
+        ready_.clear();
+        track_segment(info_, e_.steps, tok.segments[i], tok.scores.data() + static_cast<std::int64_t>(i) * e_.steps * n_labels,
+                      tracker_, ready_);
+        emit(ready_);
     }
 
     void emit(const std::vector<TrackedEvent>& ready) {

@@ -122,4 +122,30 @@ void EventTracker::release(double horizon, std::vector<TrackedEvent>& ready) {
     done_.erase(done_.begin(), done_.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
+void track_segment(const ModelInfo& info, std::int64_t steps, const SegmentInfo& seg, const float* scores,
+                   EventTracker& tracker, std::vector<TrackedEvent>& ready) {
+    const double rate = info.sample_rate_hz;
+    const double S = static_cast<double>(info.segment_samples);
+    const double H = static_cast<double>(info.hop_samples);
+    const double start = static_cast<double>(seg.start_sample) / rate;
+    const double audio_end = static_cast<double>(seg.start_sample + seg.valid_samples) / rate;
+    if (info.output_kind == "clip") {
+        const double t0 = seg.index == 0 ? 0.0 : start + (S - H) / 2.0 / rate;
+        double t1 = seg.last ? audio_end : start + (S + H) / 2.0 / rate;
+        if (seg.last) t1 = std::min(t1, audio_end);
+        if (t1 > t0) tracker.push(t0, t1, scores, ready);
+        return;
+    }
+    const auto n_labels = static_cast<std::int64_t>(info.labels.size());
+    const double fh = info.frame_hop_seconds;
+    const double context_end = seg.index == 0 ? start : start + (S - H) / rate;
+    for (std::int64_t j = 0; j < steps; ++j) {
+        const double f0 = start + static_cast<double>(j) * fh;
+        if (f0 + 1e-9 < context_end) continue;  // warm-up context, scored by the previous segment
+        if (seg.last && f0 >= audio_end - 1e-9) break;
+        const double f1 = seg.last ? std::min(f0 + fh, audio_end) : f0 + fh;
+        tracker.push(f0, f1, scores + j * n_labels, ready);
+    }
+}
+
 }  // namespace arpipe

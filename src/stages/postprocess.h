@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "arpipe/config.h"
+#include "arpipe/engine.h"
+#include "segment.h"
 
 namespace arpipe {
 
@@ -55,5 +57,13 @@ private:
     std::vector<Open> pending_;    // a closed event that a short gap may still extend, per label
     std::vector<TrackedEvent> done_;  // final, waiting for earlier-starting events to be released first
 };
+
+/// Feeds one segment's scores ([steps][labels]) to `tracker`, each step mapped to the time it speaks for, and
+/// appends the events that became final to `ready`. A clip model's segment covers the hop-long stretch around
+/// its centre (the first reaches back to 0, the last forward to the end of the audio); a frame model's frames
+/// sit every frame hop from the segment's start, and the frames in its warm-up context (already scored by
+/// the previous segment) are skipped.
+void track_segment(const ModelInfo& info, std::int64_t steps, const SegmentInfo& seg, const float* scores,
+                   EventTracker& tracker, std::vector<TrackedEvent>& ready);
 
 }  // namespace arpipe
