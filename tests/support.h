@@ -108,7 +108,7 @@ inline CliRun run_cli(const std::string& args, const TempDir& dir) {
 }
 #endif
 
-/// Collects every record of a run, and checks the Sink contract as it goes.
+/// Collects every record of a run (thread-safe), in the order the sink receives them; tests check the order.
 class CollectSink : public arpipe::Sink {
 public:
     void on_event(const arpipe::Event& e) override {

@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include "arpipe/export.h"
+
 namespace arpipe {
 
 /// Severity of a log message handed to `Config::log`.
@@ -41,7 +43,7 @@ struct PostConfig {
     double min_gap_seconds = 0.0;    ///< shorter gaps between events of one label are bridged. Range [0, 3600].
 
     /// The closing threshold in effect.
-    [[nodiscard]] float effective_off_threshold() const;
+    [[nodiscard]] ARPIPE_API float effective_off_threshold() const;
 };
 
 /// Layout of headerless PCM input (`--raw-format`); without it, headerless files are rejected.
@@ -64,10 +66,10 @@ struct Config {
 
     /// Empty when the config is usable, else a message like
     /// "threads.batch = 0 is not in [1, 1024]".
-    [[nodiscard]] std::string validate() const;
+    [[nodiscard]] ARPIPE_API std::string validate() const;
 };
 
 /// Parses "s16le:16000:1" (encoding:rate:channels) into a RawFormat; nullopt and a message on error.
-[[nodiscard]] std::optional<RawFormat> parse_raw_format(const std::string& text, std::string* error);
+[[nodiscard]] ARPIPE_API std::optional<RawFormat> parse_raw_format(const std::string& text, std::string* error);
 
 }  // namespace arpipe

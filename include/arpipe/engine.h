@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "arpipe/config.h"
+#include "arpipe/export.h"
 #include "arpipe/result.h"
 
 namespace arpipe {
@@ -67,15 +68,15 @@ struct Input {
     bool in_memory = false;
     std::string problem;             ///< set by expand_paths when the input cannot be read at all
 
-    static Input file(std::string path);
-    static Input pcm(std::string name, std::vector<float> interleaved, int sample_rate_hz, int channels);
+    ARPIPE_API static Input file(std::string path);
+    ARPIPE_API static Input pcm(std::string name, std::vector<float> interleaved, int sample_rate_hz, int channels);
 };
 
 /// Expands paths into inputs: files as given, directories walked recursively in sorted order keeping audio
 /// extensions only (wav, flac, ogg, oga, opus, mp3, aif, aiff, au, caf, w64, raw, pcm); directory symlinks are
 /// not followed, so symlink loops cannot recur. A path that does not exist stays an input and gets a
 /// `not_found` error record when the run reaches it.
-[[nodiscard]] std::vector<Input> expand_paths(const std::vector<std::string>& paths);
+[[nodiscard]] ARPIPE_API std::vector<Input> expand_paths(const std::vector<std::string>& paths);
 
 /// Per-call settings of `Engine::run`.
 struct RunOptions {
@@ -107,21 +108,21 @@ class Engine {
 public:
     /// Validates the config, loads the model and its description, and runs it once on a zero batch to check
     /// the output shape. Never throws for bad input; the message says which field or file is wrong.
-    static LoadResult load(const Config& config);
+    ARPIPE_API static LoadResult load(const Config& config);
 
-    ~Engine();
+    ARPIPE_API ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
 
     /// Processes `inputs` through the pipeline, streaming records to `sink`. Every input ends in exactly one
     /// `on_summary` or `on_error`. Safe to call concurrently on one engine.
-    RunStats run(const std::vector<Input>& inputs, Sink& sink, const RunOptions& options = {}) const;
+    ARPIPE_API RunStats run(const std::vector<Input>& inputs, Sink& sink, const RunOptions& options = {}) const;
 
     /// Convenience: one file, results collected in memory.
-    [[nodiscard]] FileResult process_file(const std::string& path) const;
+    [[nodiscard]] ARPIPE_API FileResult process_file(const std::string& path) const;
 
-    [[nodiscard]] const ModelInfo& model() const noexcept;
-    [[nodiscard]] const Config& config() const noexcept;
+    [[nodiscard]] ARPIPE_API const ModelInfo& model() const noexcept;
+    [[nodiscard]] ARPIPE_API const Config& config() const noexcept;
 
     struct Impl;
 
@@ -145,10 +146,10 @@ struct MemoryStats {
 };
 
 /// A snapshot of the process's memory. Cheap (a /proc read and a few mallctl calls); safe from any thread.
-[[nodiscard]] MemoryStats memory_stats();
+[[nodiscard]] ARPIPE_API MemoryStats memory_stats();
 
 /// The path of the bundled default model: $ARPIPE_MODEL if set, else the build tree's or the install
 /// prefix's share/arpipe/models/tagger.pt, whichever exists.
-[[nodiscard]] std::string default_model_path();
+[[nodiscard]] ARPIPE_API std::string default_model_path();
 
 }  // namespace arpipe

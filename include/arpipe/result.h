@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "arpipe/export.h"
+
 namespace arpipe {
 
 /// Why an input or a model failed. Stable names (see `to_string`) appear in every output format.
@@ -34,7 +36,7 @@ enum class ErrorCode {
 };
 
 /// The stable lower-case name of a code, e.g. "unsupported_format".
-[[nodiscard]] std::string_view to_string(ErrorCode code) noexcept;
+[[nodiscard]] ARPIPE_API std::string_view to_string(ErrorCode code) noexcept;
 
 /// One detected event: `label` active over [start_seconds, end_seconds) of input `file_index`.
 struct Event {
@@ -83,7 +85,7 @@ struct Progress {
 
 /// Receives a run's results. Calls come from one thread at a time, in input order and, within an input,
 /// in time order; each input gets exactly one `on_summary` or one `on_error`, last.
-class Sink {
+class ARPIPE_API Sink {
 public:
     virtual ~Sink() = default;
     virtual void on_event(const Event& event) = 0;
@@ -128,10 +130,10 @@ struct RunStats {
 enum class OutputFormat { jsonl, csv, table };
 
 /// Parses "jsonl", "json", "csv" or "table".
-[[nodiscard]] bool parse_output_format(std::string_view text, OutputFormat* out);
+[[nodiscard]] ARPIPE_API bool parse_output_format(std::string_view text, OutputFormat* out);
 
 /// A Sink that writes records to `out` as they arrive (flushing after each input's terminal record).
 /// JSON Lines: one object per line with "type": "event" | "summary" | "error".
-[[nodiscard]] std::unique_ptr<Sink> make_writer(OutputFormat format, std::ostream& out);
+[[nodiscard]] ARPIPE_API std::unique_ptr<Sink> make_writer(OutputFormat format, std::ostream& out);
 
 }  // namespace arpipe

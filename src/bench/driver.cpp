@@ -1,7 +1,7 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 //
-// The bench driver: plans the sweeps, starts worker processes (this binary, `bench --worker SPEC`), collects
-// their measurements and writes bench.csv and bench.json. See bench.h for the engines and the protocol.
+// The bench driver: plans the sweeps, starts worker processes (this program, `arpipe-bench --worker SPEC`),
+// collects their measurements and writes bench.csv and bench.json. See bench.h for the engines and the protocol.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
@@ -29,6 +29,7 @@
 #include "bench/bench.h"
 #include "bench/measure.h"
 #include "bench/results.h"
+#include "bench/targets.h"
 #include "bench/workload.h"
 
 extern char** environ;
@@ -45,6 +46,7 @@ struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+/// This program's path: the driver starts its workers as `arpipe-bench --worker SPEC` (see worker.cpp).
 std::string self_exe() {
     std::error_code ec;
     const fs::path p = fs::read_symlink("/proc/self/exe", ec);
@@ -87,7 +89,7 @@ public:
             ::close(to_child[1]);
             throw std::runtime_error("pipe2 failed");
         }
-        std::vector<std::string> args{exe, "bench", "--worker", spec};
+        std::vector<std::string> args{exe, "--worker", spec};
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
@@ -395,315 +397,400 @@ void print_point(std::ostream& log, int index, int total, const Point& p, const 
     log << buf << std::flush;
 }
 
+/// Fills in the defaults that depend on `cores` and --quick, sorts the lists, and rejects what cannot run.
+void complete_options(Options& o, int cores) {
+    if (o.repeats == 0) o.repeats = o.quick ? 1 : 5;
+    if (o.pairs == 0) o.pairs = o.quick ? 1 : 7;
+    if (o.threads.empty()) o.threads = o.quick ? std::vector<int>{1, cores} : default_threads(cores);
+    if (o.intra_op.empty()) o.intra_op = o.quick ? std::vector<int>{1, cores} : default_intra(cores);
+    if (o.batches.empty()) o.batches = {1, 2, 4, 8, 16};
+    if (o.tokens.empty()) o.tokens = default_tokens(cores);
+    if (o.engines.empty()) o.engines = {"arpipe", "naive", "multiproc"};
+    if (o.experiments.empty())
+        o.experiments = o.quick ? std::vector<std::string>{"scaling", "paired"}
+                                : std::vector<std::string>{"scaling", "batch", "tokens", "paired"};
+    for (auto* list : {&o.threads, &o.intra_op, &o.batches, &o.tokens}) {
+        std::sort(list->begin(), list->end());
+        list->erase(std::unique(list->begin(), list->end()), list->end());
+    }
+    for (const auto& e : o.engines)
+        if (e != "arpipe" && e != "naive" && e != "multiproc")
+            throw UsageError("--engines: " + e + " is not one of arpipe, naive, multiproc");
+    for (const auto& e : o.experiments)
+        if (e != "scaling" && e != "batch" && e != "tokens" && e != "paired")
+            throw UsageError("--experiments: " + e + " is not one of scaling, batch, tokens, paired");
+    if (!o.inputs.empty()) {
+        const char* synthetic_flag = o.in_memory                   ? "--in-memory"
+                                     : o.synthetic_seconds > 0      ? "--synthetic"
+                                     : o.synthetic_files > 0        ? "--synthetic-files"
+                                     : o.synthetic_rate_hz > 0      ? "--synthetic-rate"
+                                     : !o.synthetic_format.empty()  ? "--synthetic-format"
+                                     : o.synthetic_channels > 0     ? "--synthetic-channels"
+                                                                    : nullptr;
+        if (synthetic_flag != nullptr)
+            throw UsageError(std::string("give input files or ") + synthetic_flag +
+                             " (a synthetic workload), not both");
+    }
+}
+
+/// The targets file (--targets, else data/bench/targets.json); a file that is missing or wrong is a usage error.
+TargetSpecs load_targets(const Options& o) {
+    try {
+        return TargetSpecs::load(o.targets.empty() ? default_targets_path() : o.targets);
+    } catch (const std::runtime_error& e) {
+        throw UsageError(e.what());
+    }
+}
+
+/// The workload: synthetic audio (written into a temporary folder that `temp` owns, unless it stays in
+/// memory) or the user's files.
+void prepare_workload(const Options& o, Workload& w, TempDirGuard& temp, std::ostream& log) {
+    if (o.inputs.empty()) {
+        w.synthetic = true;
+        w.in_memory = o.in_memory;
+        w.spec.seconds = o.synthetic_seconds > 0 ? o.synthetic_seconds : (o.quick ? 20.0 : 120.0);
+        w.spec.files = o.synthetic_files > 0 ? o.synthetic_files : (o.quick ? 8 : 48);
+        w.spec.sample_rate_hz = o.synthetic_rate_hz > 0 ? o.synthetic_rate_hz : 16000;
+        w.spec.channels = o.synthetic_channels > 0 ? o.synthetic_channels : 1;
+        if (!o.synthetic_format.empty() && !parse_synthetic_format(o.synthetic_format, &w.spec.format))
+            throw UsageError("--synthetic-format " + o.synthetic_format + " is not one of wav, flac, mp3, opus");
+        if (const std::string problem = check_synthetic(w.spec, w.in_memory); !problem.empty())
+            throw UsageError(problem);
+        if (!w.in_memory) {
+            std::string tmpl = (fs::temp_directory_path() / "arpipe-bench-XXXXXX").string();
+            if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("cannot make a temporary folder");
+            temp.path = w.temp_dir = tmpl;
+            if (!o.quiet)
+                log << "arpipe-bench: writing " << w.spec.files << " files of " << w.format_text() << " into "
+                    << w.temp_dir << '\n';
+            const auto t_write = Clock::now();
+            w.files = write_synthetic(w.spec, w.temp_dir);
+            w.write_seconds = std::chrono::duration<double>(Clock::now() - t_write).count();
+        }
+    } else {
+        w.synthetic = false;
+        for (const Input& in : expand_paths(o.inputs)) {
+            if (!in.problem.empty()) throw UsageError(in.name + ": " + in.problem);
+            w.files.push_back(in.name);
+        }
+        if (w.files.empty()) throw UsageError("no audio files among the inputs");
+    }
+    for (const auto& f : w.files) {
+        std::error_code ec;
+        w.sizes.push_back(fs::file_size(f, ec));
+    }
+}
+
+/// What to measure: points measured one after another, and the paired experiment's points, measured
+/// together in rounds.
+struct Plan {
+    std::vector<Point> points;
+    std::vector<Point> paired;
+};
+
+Plan make_plan(const Options& o, int cores, int n_inputs) {
+    Plan plan;
+    auto add = [&](std::string experiment, std::string engine, int threads, int intra, int batch, int tokens) {
+        Point p;
+        p.experiment = std::move(experiment);
+        p.engine = std::move(engine);
+        p.threads = threads;
+        p.intra_op = p.engine == "naive" ? intra : 1;
+        p.processes = p.engine == "multiproc" ? threads : 1;
+        p.batch = batch;
+        p.tokens = tokens;
+        plan.points.push_back(std::move(p));
+    };
+    if (wanted(o.experiments, "scaling")) {
+        for (int t : o.threads) {
+            if (wanted(o.engines, "arpipe")) add("scaling", "arpipe", t, 1, o.batch, 0);
+            if (wanted(o.engines, "naive"))
+                for (int i : o.intra_op) add("scaling", "naive", t, i, o.batch, 0);
+            if (wanted(o.engines, "multiproc") && t <= n_inputs) add("scaling", "multiproc", t, 1, o.batch, 0);
+        }
+    }
+    if (wanted(o.experiments, "batch") && wanted(o.engines, "arpipe"))
+        for (int b : o.batches) add("batch", "arpipe", cores, 1, b, 0);
+    if (wanted(o.experiments, "tokens") && wanted(o.engines, "arpipe"))
+        for (int k : o.tokens) add("tokens", "arpipe", cores, 1, o.batch, k);
+    if (wanted(o.experiments, "paired")) {
+        auto add_paired = [&](const std::string& engine, int threads, int intra) {
+            Point p;
+            p.experiment = "paired";
+            p.engine = engine;
+            p.threads = threads;
+            p.intra_op = intra;
+            p.processes = engine == "multiproc" ? threads : 1;
+            p.batch = o.batch;
+            plan.paired.push_back(p);
+        };
+        add_paired("arpipe", 1, 1);
+        if (cores > 1) add_paired("arpipe", cores, 1);
+        if (wanted(o.engines, "multiproc") && cores <= n_inputs) add_paired("multiproc", cores, 1);
+        if (wanted(o.engines, "naive")) {
+            add_paired("naive", cores, cores);
+            if (cores > 1) add_paired("naive", cores, 1);
+        }
+    }
+    return plan;
+}
+
+void print_plan(std::ostream& log, const Options& o, int cores, const Context& ctx, const Plan& plan) {
+    const Workload& w = ctx.workload;
+    const int n_inputs = w.count();
+    log << "arpipe-bench: " << cores << " cores, model " << ctx.model << ", workload "
+        << (w.synthetic ? "synthetic " + std::to_string(w.spec.seconds) + " s of " + w.format_text() + " in " +
+                              std::to_string(n_inputs) + " files" +
+                              (w.in_memory ? " (in memory)" : " (" + w.temp_dir + ")")
+                        : std::to_string(n_inputs) + " files")
+        << "; " << plan.points.size() << " points x " << o.repeats << " runs"
+        << (plan.paired.empty() ? "" : ", paired: " + std::to_string(plan.paired.size()) + " engines x " +
+                                           std::to_string(o.pairs) + " rounds")
+        << '\n';
+    if (!ctx.env.removed().empty()) log << "arpipe-bench: removed from the workers' environment:";
+    for (const auto& r : ctx.env.removed()) log << ' ' << r;
+    if (!ctx.env.removed().empty()) log << '\n';
+}
+
+/// The points with their samples, in the order they were measured, and the host around the measurements.
+struct Measured {
+    std::vector<Point> points;
+    double bench_seconds = 0;
+    std::string loadavg_at_start, loadavg_at_end;
+    double capacity_at_start = 0, capacity_at_end = 0;  // see parallel_capacity
+};
+
+Measured measure(Plan plan, Context& ctx, const Options& o, int cores, std::ostream& log) {
+    Measured m;
+    const auto t_begin = Clock::now();
+    m.loadavg_at_start = loadavg();
+    m.capacity_at_start = parallel_capacity(cores);
+    if (!o.quiet)
+        log << "arpipe-bench: host capacity: " << cores << " busy threads ran at " << m.capacity_at_start
+            << " cores' worth (a shared host gives less than " << cores << ")\n";
+    const int total = static_cast<int>(plan.points.size() + plan.paired.size());
+    int done = 0;
+    for (Point& p : plan.points) {
+        p.loadavg = loadavg();
+        {
+            EngineGroup group(p, ctx);
+            for (int r = 0; r < o.repeats; ++r) p.samples.push_back(group.run_once());
+        }
+        m.points.push_back(p);
+        if (!o.quiet) print_point(log, ++done, total, p, summarize(p, cores));
+    }
+    if (!plan.paired.empty()) {
+        // All engines of the paired experiment stay loaded; each round runs each once, back to back, so
+        // the ratios compare runs taken seconds apart.
+        std::vector<Point>& paired = plan.paired;
+        for (Point& p : paired) p.loadavg = loadavg();
+        std::vector<std::unique_ptr<EngineGroup>> groups;
+        for (const Point& p : paired) groups.push_back(std::make_unique<EngineGroup>(p, ctx));
+        for (int r = 0; r < o.pairs; ++r)
+            for (std::size_t g = 0; g < groups.size(); ++g) paired[g].samples.push_back(groups[g]->run_once());
+        groups.clear();
+        for (const Point& p : paired) {
+            m.points.push_back(p);
+            if (!o.quiet) print_point(log, ++done, total, p, summarize(p, cores));
+        }
+    }
+    m.bench_seconds = std::chrono::duration<double>(Clock::now() - t_begin).count();
+    m.loadavg_at_end = loadavg();
+    m.capacity_at_end = parallel_capacity(cores);
+    return m;
+}
+
+/// What the measurements say: per-point summaries, the targets, the recommendation, and bench.json.
+struct Report {
+    std::vector<Summary> summaries;
+    json targets, recommendation;
+    std::set<std::int64_t> event_counts;  // one value when every engine emitted the same events
+    json doc;                             // bench.json
+};
+
+json points_json(const std::vector<Point>& points, const std::vector<Summary>& summaries) {
+    json pts = json::array();
+    for (std::size_t i = 0; i < points.size(); ++i) {
+        const Point& p = points[i];
+        json samples = json::array();
+        for (const Sample& s : p.samples) samples.push_back(to_json(s));
+        pts.push_back({{"experiment", p.experiment},
+                       {"engine", p.engine},
+                       {"threads", p.threads},
+                       {"intra_op", p.intra_op},
+                       {"processes", p.processes},
+                       {"batch", p.batch},
+                       {"tokens", p.tokens},
+                       {"label", p.label()},
+                       {"loadavg_at_start", p.loadavg},
+                       {"median", to_json(summaries[i])},
+                       {"samples", samples}});
+    }
+    return pts;
+}
+
+json workload_json(const Workload& w, const std::vector<Point>& points) {
+    json doc = {{"kind", w.synthetic ? "synthetic" : "files"},
+                {"inputs", w.count()},
+                {"in_memory", w.in_memory},
+                {"audio_seconds", points.empty() ? 0.0 : points.front().samples.front().audio_s}};
+    std::uintmax_t bytes = 0;
+    for (auto b : w.sizes) bytes += b == static_cast<std::uintmax_t>(-1) ? 0 : b;
+    doc["bytes"] = bytes;  // on disk, all files together (0 in memory)
+    if (w.synthetic) {
+        // In memory the audio is float PCM handed to the engine (arpipe::Input::pcm), whatever the format.
+        doc["format"] = w.in_memory ? "pcm" : to_string(w.spec.format);
+        doc["sample_rate_hz"] = w.spec.sample_rate_hz;
+        doc["channels"] = w.spec.channels;
+        doc["synthetic"] = {{"seconds", w.spec.seconds},
+                            {"files", w.spec.files},
+                            {"format", to_string(w.spec.format)},
+                            {"sample_rate_hz", w.spec.sample_rate_hz},
+                            {"channels", w.spec.channels},
+                            {"seed", w.spec.seed},
+                            {"write_seconds", w.write_seconds}};
+    }
+    return doc;
+}
+
+Report make_report(const Measured& m, const Context& ctx, const Options& o, int cores, const TargetSpecs& specs) {
+    Report r;
+    const std::vector<Point>& points = m.points;
+    for (const Point& p : points) r.summaries.push_back(summarize(p, cores));
+    add_relative_figures(points, r.summaries, cores);
+    r.targets = evaluate_targets(points, cores, ctx.model_facts, specs);
+    r.recommendation = recommend(points, r.summaries, cores);
+    for (const Point& p : points)
+        for (const Sample& s : p.samples) r.event_counts.insert(s.events);
+
+    json& doc = r.doc;
+    doc["arpipe_version"] = version_string();
+    doc["command"] = o.command_line;
+    doc["host"] = host_json(cores, m.loadavg_at_start);
+    doc["host"]["loadavg_at_end"] = m.loadavg_at_end;
+    // Cores' worth of CPU a busy loop got on `cores` threads, before and after the measurements.
+    doc["host"]["parallel_capacity_at_start"] = m.capacity_at_start;
+    doc["host"]["parallel_capacity_at_end"] = m.capacity_at_end;
+    doc["bench_seconds"] = m.bench_seconds;
+    doc["model"] = {{"path", ctx.model_facts.path},
+                    {"name", ctx.model_facts.name},
+                    {"input_kind", ctx.model_facts.input_kind},
+                    {"output_kind", ctx.model_facts.output_kind},
+                    {"segment_seconds", ctx.model_facts.segment_seconds},
+                    {"hop_seconds", ctx.model_facts.hop_seconds}};
+    doc["workload"] = workload_json(ctx.workload, points);
+    doc["settings"] = {{"cores", cores},         {"repeats", o.repeats}, {"pairs", o.pairs},
+                       {"batch", o.batch},       {"threads", o.threads}, {"intra_op", o.intra_op},
+                       {"batches", o.batches},   {"tokens", o.tokens},   {"engines", o.engines},
+                       {"experiments", o.experiments},
+                       {"naive_model_per_thread", o.naive_model_per_thread},
+                       {"worker_env_removed", ctx.env.removed()}};
+    doc["events_agree"] = r.event_counts.size() <= 1;
+    doc["event_counts"] = r.event_counts;
+    doc["points"] = points_json(points, r.summaries);
+    doc["targets"] = r.targets;
+    doc["recommendation"] = r.recommendation;
+    return r;
+}
+
+/// bench.csv and bench.json in the output folder.
+struct ResultFiles {
+    std::string csv, json;
+    explicit ResultFiles(const std::string& out_dir)
+        : csv((fs::path(out_dir) / "bench.csv").string()), json((fs::path(out_dir) / "bench.json").string()) {}
+};
+
+/// Writes both files, each through a temporary file renamed when complete. Returns false, with the reason
+/// on stderr, when they cannot be written.
+bool write_results(const Options& o, const ResultFiles& files, const Measured& m, const Report& r) {
+    std::error_code ec;
+    fs::create_directories(o.out_dir, ec);
+    {
+        std::ofstream csv(files.csv + ".tmp", std::ios::trunc);
+        csv << csv_header();
+        for (std::size_t i = 0; i < m.points.size(); ++i) csv << csv_row(m.points[i], r.summaries[i]);
+        std::ofstream js(files.json + ".tmp", std::ios::trunc);
+        js << r.doc.dump(1) << '\n';
+        if (!csv || !js) {
+            std::cerr << "arpipe-bench: cannot write the results to " << o.out_dir << '\n';
+            return false;
+        }
+    }
+    fs::rename(files.csv + ".tmp", files.csv, ec);
+    if (!ec) fs::rename(files.json + ".tmp", files.json, ec);
+    if (ec) {
+        std::cerr << "arpipe-bench: cannot write the results to " << o.out_dir << ": " << ec.message() << '\n';
+        return false;
+    }
+    return true;
+}
+
+/// The summary on stdout: targets, Amdahl's bound, host capacity, the recommendation, where the results are.
+void print_summary(std::ostream& out, const Options& o, int cores, const Measured& m, const Report& r,
+                   const ResultFiles& files, const Workload& w) {
+    out << "targets (medians of " << o.pairs << " paired rounds, " << cores << " cores):\n";
+    for (const json& t : r.targets) {
+        if (t.value("informational", false)) continue;
+        char buf[512];
+        std::snprintf(buf, sizeof buf, "  %-4s %-24s %8.3f  goal %-10s  %s\n", t["met"].get<bool>() ? "ok" : "MISS",
+                      t["name"].get<std::string>().c_str(), t["measured"].get<double>(),
+                      t["goal"].get<std::string>().c_str(), t["what"].get<std::string>().c_str());
+        out << buf;
+    }
+    for (const json& t : r.targets) {
+        if (t.value("name", "") != "amdahl_16") continue;
+        char buf[256];
+        std::snprintf(buf, sizeof buf,
+                      "Amdahl bound at %d cores from measured stage times: %.1fx (serial share %.1f%%) — an "
+                      "estimate\n",
+                      t["cores"].get<int>(), t["measured"].get<double>(), 100.0 * t["serial_share"].get<double>());
+        out << buf;
+    }
+    out << "host capacity: " << cores << " busy threads ran at " << m.capacity_at_start
+        << " cores' worth before the runs and " << m.capacity_at_end << " after (scaling above that is not possible)\n";
+    out << "recommendation for this host: " << r.recommendation["command"].get<std::string>() << '\n';
+    if (r.event_counts.size() > 1) out << "warning: the engines did not all produce the same number of events\n";
+    out << "results: " << files.csv << ", " << files.json << " (" << static_cast<int>(m.bench_seconds) << " s)\n";
+    if (o.keep_workload && !w.temp_dir.empty()) out << "workload kept in " << w.temp_dir << '\n';
+}
+
 }  // namespace
 
 int run(Options o, std::ostream& log) {
     std::signal(SIGPIPE, SIG_IGN);  // a worker that dies must not take the driver with it
     try {
-        // ---- options and plan --------------------------------------------------------------------------
+        // ---- plan ------------------------------------------------------------------------------------------
         const int cores = o.cores > 0 ? o.cores : usable_cores();
-        if (o.repeats == 0) o.repeats = o.quick ? 1 : 5;
-        if (o.pairs == 0) o.pairs = o.quick ? 1 : 7;
-        if (o.threads.empty()) o.threads = o.quick ? std::vector<int>{1, cores} : default_threads(cores);
-        if (o.intra_op.empty()) o.intra_op = o.quick ? std::vector<int>{1, cores} : default_intra(cores);
-        if (o.batches.empty()) o.batches = {1, 2, 4, 8, 16};
-        if (o.tokens.empty()) o.tokens = default_tokens(cores);
-        if (o.engines.empty()) o.engines = {"arpipe", "naive", "multiproc"};
-        if (o.experiments.empty())
-            o.experiments = o.quick ? std::vector<std::string>{"scaling", "paired"}
-                                    : std::vector<std::string>{"scaling", "batch", "tokens", "paired"};
-        for (auto* list : {&o.threads, &o.intra_op, &o.batches, &o.tokens}) {
-            std::sort(list->begin(), list->end());
-            list->erase(std::unique(list->begin(), list->end()), list->end());
-        }
-        for (const auto& e : o.engines)
-            if (e != "arpipe" && e != "naive" && e != "multiproc")
-                throw UsageError("--engines: " + e + " is not one of arpipe, naive, multiproc");
-        for (const auto& e : o.experiments)
-            if (e != "scaling" && e != "batch" && e != "tokens" && e != "paired")
-                throw UsageError("--experiments: " + e + " is not one of scaling, batch, tokens, paired");
-        if (!o.inputs.empty()) {
-            const char* synthetic_flag = o.in_memory                   ? "--in-memory"
-                                         : o.synthetic_seconds > 0      ? "--synthetic"
-                                         : o.synthetic_files > 0        ? "--synthetic-files"
-                                         : o.synthetic_rate_hz > 0      ? "--synthetic-rate"
-                                         : !o.synthetic_format.empty()  ? "--synthetic-format"
-                                         : o.synthetic_channels > 0     ? "--synthetic-channels"
-                                                                        : nullptr;
-            if (synthetic_flag != nullptr)
-                throw UsageError(std::string("give input files or ") + synthetic_flag +
-                                 " (a synthetic workload), not both");
-        }
-
+        complete_options(o, cores);
         Context ctx;
         ctx.exe = self_exe();
         ctx.model = resolve_model(o.model);
         ctx.naive_model_per_thread = o.naive_model_per_thread;
-        if (std::error_code ec; !fs::is_regular_file(ctx.model, ec)) throw UsageError("model file not found: " + ctx.model);
-        Workload& w = ctx.workload;
+        if (std::error_code ec; !fs::is_regular_file(ctx.model, ec))
+            throw UsageError("model file not found: " + ctx.model);
+        const TargetSpecs specs = load_targets(o);
+        // Said now rather than after the measurements: run in the build folder, the default out-dir
+        // (arpipe-bench) is this program's own file.
+        if (std::error_code ec; fs::exists(o.out_dir, ec) && !fs::is_directory(o.out_dir, ec))
+            throw UsageError("--out-dir " + o.out_dir + " exists and is not a folder");
         TempDirGuard temp;
         temp.keep = o.keep_workload;
-        if (o.inputs.empty()) {
-            w.synthetic = true;
-            w.in_memory = o.in_memory;
-            w.spec.seconds = o.synthetic_seconds > 0 ? o.synthetic_seconds : (o.quick ? 20.0 : 120.0);
-            w.spec.files = o.synthetic_files > 0 ? o.synthetic_files : (o.quick ? 8 : 48);
-            w.spec.sample_rate_hz = o.synthetic_rate_hz > 0 ? o.synthetic_rate_hz : 16000;
-            w.spec.channels = o.synthetic_channels > 0 ? o.synthetic_channels : 1;
-            if (!o.synthetic_format.empty() && !parse_synthetic_format(o.synthetic_format, &w.spec.format))
-                throw UsageError("--synthetic-format " + o.synthetic_format + " is not one of wav, flac, mp3, opus");
-            if (const std::string problem = check_synthetic(w.spec, w.in_memory); !problem.empty())
-                throw UsageError(problem);
-            if (!w.in_memory) {
-                std::string tmpl = (fs::temp_directory_path() / "arpipe-bench-XXXXXX").string();
-                if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("cannot make a temporary folder");
-                temp.path = w.temp_dir = tmpl;
-                if (!o.quiet)
-                    log << "arpipe bench: writing " << w.spec.files << " files of " << w.format_text() << " into "
-                        << w.temp_dir << '\n';
-                const auto t_write = Clock::now();
-                w.files = write_synthetic(w.spec, w.temp_dir);
-                w.write_seconds = std::chrono::duration<double>(Clock::now() - t_write).count();
-            }
-        } else {
-            w.synthetic = false;
-            for (const Input& in : expand_paths(o.inputs)) {
-                if (!in.problem.empty()) throw UsageError(in.name + ": " + in.problem);
-                w.files.push_back(in.name);
-            }
-            if (w.files.empty()) throw UsageError("no audio files among the inputs");
-        }
-        for (const auto& f : w.files) {
-            std::error_code ec;
-            w.sizes.push_back(fs::file_size(f, ec));
-        }
-        const int n_inputs = w.count();
+        prepare_workload(o, ctx.workload, temp, log);
+        Plan plan = make_plan(o, cores, ctx.workload.count());
+        if (!o.quiet) print_plan(log, o, cores, ctx, plan);
 
-        std::vector<Point> plan;
-        auto add = [&](std::string experiment, std::string engine, int threads, int intra, int batch, int tokens) {
-            Point p;
-            p.experiment = std::move(experiment);
-            p.engine = std::move(engine);
-            p.threads = threads;
-            p.intra_op = p.engine == "naive" ? intra : 1;
-            p.processes = p.engine == "multiproc" ? threads : 1;
-            p.batch = batch;
-            p.tokens = tokens;
-            plan.push_back(std::move(p));
-        };
-        if (wanted(o.experiments, "scaling")) {
-            for (int t : o.threads) {
-                if (wanted(o.engines, "arpipe")) add("scaling", "arpipe", t, 1, o.batch, 0);
-                if (wanted(o.engines, "naive"))
-                    for (int i : o.intra_op) add("scaling", "naive", t, i, o.batch, 0);
-                if (wanted(o.engines, "multiproc") && t <= n_inputs) add("scaling", "multiproc", t, 1, o.batch, 0);
-            }
-        }
-        if (wanted(o.experiments, "batch") && wanted(o.engines, "arpipe"))
-            for (int b : o.batches) add("batch", "arpipe", cores, 1, b, 0);
-        if (wanted(o.experiments, "tokens") && wanted(o.engines, "arpipe"))
-            for (int k : o.tokens) add("tokens", "arpipe", cores, 1, o.batch, k);
-        std::vector<Point> paired;
-        if (wanted(o.experiments, "paired")) {
-            auto add_paired = [&](const std::string& engine, int threads, int intra) {
-                Point p;
-                p.experiment = "paired";
-                p.engine = engine;
-                p.threads = threads;
-                p.intra_op = intra;
-                p.processes = engine == "multiproc" ? threads : 1;
-                p.batch = o.batch;
-                paired.push_back(p);
-            };
-            add_paired("arpipe", 1, 1);
-            if (cores > 1) add_paired("arpipe", cores, 1);
-            if (wanted(o.engines, "multiproc") && cores <= n_inputs) add_paired("multiproc", cores, 1);
-            if (wanted(o.engines, "naive")) {
-                add_paired("naive", cores, cores);
-                if (cores > 1) add_paired("naive", cores, 1);
-            }
-        }
-
-        if (!o.quiet) {
-            log << "arpipe bench: " << cores << " cores, model " << ctx.model << ", workload "
-                << (w.synthetic ? "synthetic " + std::to_string(w.spec.seconds) + " s of " + w.format_text() + " in " +
-                                      std::to_string(n_inputs) + " files" +
-                                      (w.in_memory ? " (in memory)" : " (" + w.temp_dir + ")")
-                                : std::to_string(n_inputs) + " files")
-                << "; " << plan.size() << " points x " << o.repeats << " runs"
-                << (paired.empty() ? "" : ", paired: " + std::to_string(paired.size()) + " engines x " +
-                                              std::to_string(o.pairs) + " rounds")
-                << '\n';
-            if (!ctx.env.removed().empty()) log << "arpipe bench: removed from the workers' environment:";
-            for (const auto& r : ctx.env.removed()) log << ' ' << r;
-            if (!ctx.env.removed().empty()) log << '\n';
-        }
-
-        // ---- measure ---------------------------------------------------------------------------------------
-        const auto t_begin = Clock::now();
-        const std::string loadavg_at_start = loadavg();
-        const double capacity_at_start = parallel_capacity(cores);
-        if (!o.quiet)
-            log << "arpipe bench: host capacity: " << cores << " busy threads ran at " << capacity_at_start
-                << " cores' worth (a shared host gives less than " << cores << ")\n";
-        std::vector<Point> points;
-        const int total = static_cast<int>(plan.size() + paired.size());
-        int done = 0;
-        for (Point& p : plan) {
-            p.loadavg = loadavg();
-            {
-                EngineGroup group(p, ctx);
-                for (int r = 0; r < o.repeats; ++r) p.samples.push_back(group.run_once());
-            }
-            points.push_back(p);
-            if (!o.quiet) print_point(log, ++done, total, p, summarize(p, cores));
-        }
-        if (!paired.empty()) {
-            // All engines of the paired experiment stay loaded; each round runs each once, back to back, so
-            // the ratios compare runs taken seconds apart.
-            for (Point& p : paired) p.loadavg = loadavg();
-            std::vector<std::unique_ptr<EngineGroup>> groups;
-            for (const Point& p : paired) groups.push_back(std::make_unique<EngineGroup>(p, ctx));
-            for (int r = 0; r < o.pairs; ++r)
-                for (std::size_t g = 0; g < groups.size(); ++g) paired[g].samples.push_back(groups[g]->run_once());
-            groups.clear();
-            for (const Point& p : paired) {
-                points.push_back(p);
-                if (!o.quiet) print_point(log, ++done, total, p, summarize(p, cores));
-            }
-        }
-        const double bench_seconds = std::chrono::duration<double>(Clock::now() - t_begin).count();
-
-        // ---- report ----------------------------------------------------------------------------------------
-        std::vector<Summary> summaries;
-        for (const Point& p : points) summaries.push_back(summarize(p, cores));
-        add_relative_figures(points, summaries, cores);
-        const json targets = evaluate_targets(points, cores, ctx.model_facts);
-        const json rec = recommend(points, summaries, cores);
-
-        std::set<std::int64_t> event_counts;
-        for (const Point& p : points)
-            for (const Sample& s : p.samples) event_counts.insert(s.events);
-
-        json doc;
-        doc["arpipe_version"] = version_string();
-        doc["command"] = o.command_line;
-        doc["host"] = host_json(cores, loadavg_at_start);
-        doc["host"]["loadavg_at_end"] = loadavg();
-        // Cores' worth of CPU a busy loop got on `cores` threads, before and after the measurements.
-        doc["host"]["parallel_capacity_at_start"] = capacity_at_start;
-        doc["host"]["parallel_capacity_at_end"] = parallel_capacity(cores);
-        doc["bench_seconds"] = bench_seconds;
-        doc["model"] = {{"path", ctx.model_facts.path},
-                        {"name", ctx.model_facts.name},
-                        {"input_kind", ctx.model_facts.input_kind},
-                        {"output_kind", ctx.model_facts.output_kind},
-                        {"segment_seconds", ctx.model_facts.segment_seconds},
-                        {"hop_seconds", ctx.model_facts.hop_seconds}};
-        doc["workload"] = {{"kind", w.synthetic ? "synthetic" : "files"},
-                           {"inputs", n_inputs},
-                           {"in_memory", w.in_memory},
-                           {"audio_seconds", points.empty() ? 0.0 : points.front().samples.front().audio_s}};
-        std::uintmax_t bytes = 0;
-        for (auto b : w.sizes) bytes += b == static_cast<std::uintmax_t>(-1) ? 0 : b;
-        doc["workload"]["bytes"] = bytes;  // on disk, all files together (0 in memory)
-        if (w.synthetic) {
-            // In memory the audio is float PCM handed to the engine (arpipe::Input::pcm), whatever the format.
-            doc["workload"]["format"] = w.in_memory ? "pcm" : to_string(w.spec.format);
-            doc["workload"]["sample_rate_hz"] = w.spec.sample_rate_hz;
-            doc["workload"]["channels"] = w.spec.channels;
-            doc["workload"]["synthetic"] = {{"seconds", w.spec.seconds},
-                                            {"files", w.spec.files},
-                                            {"format", to_string(w.spec.format)},
-                                            {"sample_rate_hz", w.spec.sample_rate_hz},
-                                            {"channels", w.spec.channels},
-                                            {"seed", w.spec.seed},
-                                            {"write_seconds", w.write_seconds}};
-        }
-        doc["settings"] = {{"cores", cores},         {"repeats", o.repeats}, {"pairs", o.pairs},
-                           {"batch", o.batch},       {"threads", o.threads}, {"intra_op", o.intra_op},
-                           {"batches", o.batches},   {"tokens", o.tokens},   {"engines", o.engines},
-                           {"experiments", o.experiments},
-                           {"naive_model_per_thread", o.naive_model_per_thread},
-                           {"worker_env_removed", ctx.env.removed()}};
-        doc["events_agree"] = event_counts.size() <= 1;
-        doc["event_counts"] = event_counts;
-        json pts = json::array();
-        for (std::size_t i = 0; i < points.size(); ++i) {
-            const Point& p = points[i];
-            json samples = json::array();
-            for (const Sample& s : p.samples) samples.push_back(to_json(s));
-            pts.push_back({{"experiment", p.experiment},
-                           {"engine", p.engine},
-                           {"threads", p.threads},
-                           {"intra_op", p.intra_op},
-                           {"processes", p.processes},
-                           {"batch", p.batch},
-                           {"tokens", p.tokens},
-                           {"label", p.label()},
-                           {"loadavg_at_start", p.loadavg},
-                           {"median", to_json(summaries[i])},
-                           {"samples", samples}});
-        }
-        doc["points"] = pts;
-        doc["targets"] = targets;
-        doc["recommendation"] = rec;
-
-        std::error_code ec;
-        fs::create_directories(o.out_dir, ec);
-        const std::string csv_path = (fs::path(o.out_dir) / "bench.csv").string();
-        const std::string json_path = (fs::path(o.out_dir) / "bench.json").string();
-        {
-            std::ofstream csv(csv_path + ".tmp", std::ios::trunc);
-            csv << csv_header();
-            for (std::size_t i = 0; i < points.size(); ++i) csv << csv_row(points[i], summaries[i]);
-            std::ofstream js(json_path + ".tmp", std::ios::trunc);
-            js << doc.dump(1) << '\n';
-            if (!csv || !js) {
-                std::cerr << "arpipe bench: cannot write the results to " << o.out_dir << '\n';
-                return 3;
-            }
-        }
-        fs::rename(csv_path + ".tmp", csv_path, ec);
-        if (!ec) fs::rename(json_path + ".tmp", json_path, ec);
-        if (ec) {
-            std::cerr << "arpipe bench: cannot write the results to " << o.out_dir << ": " << ec.message() << '\n';
-            return 3;
-        }
-
-        // ---- summary on stdout -----------------------------------------------------------------------------
-        std::cout << "targets (medians of " << o.pairs << " paired rounds, " << cores << " cores):\n";
-        for (const json& t : targets) {
-            if (t.value("informational", false)) continue;
-            char buf[512];
-            std::snprintf(buf, sizeof buf, "  %-4s %-24s %8.3f  goal %-10s  %s\n", t["met"].get<bool>() ? "ok" : "MISS",
-                          t["name"].get<std::string>().c_str(), t["measured"].get<double>(),
-                          t["goal"].get<std::string>().c_str(), t["what"].get<std::string>().c_str());
-            std::cout << buf;
-        }
-        for (const json& t : targets) {
-            if (t.value("name", "") != "amdahl_16") continue;
-            char buf[256];
-            std::snprintf(buf, sizeof buf,
-                          "Amdahl bound at %d cores from measured stage times: %.1fx (serial share %.1f%%) — an "
-                          "estimate\n",
-                          t["cores"].get<int>(), t["measured"].get<double>(),
-                          100.0 * t["serial_share"].get<double>());
-            std::cout << buf;
-        }
-        std::cout << "host capacity: " << cores << " busy threads ran at "
-                  << doc["host"]["parallel_capacity_at_start"].get<double>() << " cores' worth before the runs and "
-                  << doc["host"]["parallel_capacity_at_end"].get<double>() << " after (scaling above that is not possible)\n";
-        std::cout << "recommendation for this host: " << rec["command"].get<std::string>() << '\n';
-        if (event_counts.size() > 1) std::cout << "warning: the engines did not all produce the same number of events\n";
-        std::cout << "results: " << csv_path << ", " << json_path << " (" << static_cast<int>(bench_seconds) << " s)\n";
-        if (o.keep_workload && !w.temp_dir.empty()) std::cout << "workload kept in " << w.temp_dir << '\n';
+        // ---- measure, report, write ------------------------------------------------------------------------
+        const Measured measured = measure(std::move(plan), ctx, o, cores, log);
+        const Report report = make_report(measured, ctx, o, cores, specs);
+        const ResultFiles files(o.out_dir);
+        if (!write_results(o, files, measured, report)) return 3;
+        print_summary(std::cout, o, cores, measured, report, files, ctx.workload);
         return 0;
     } catch (const UsageError& e) {
-        std::cerr << "arpipe bench: " << e.what() << '\n';
+        std::cerr << "arpipe-bench: " << e.what() << '\n';
         return 2;
     } catch (const std::exception& e) {
-        std::cerr << "arpipe bench: " << e.what() << '\n';
+        std::cerr << "arpipe-bench: " << e.what() << '\n';
         return 2;
     }
 }

@@ -48,6 +48,234 @@ struct Work {
     bool failed = false;
 };
 
+/// One call of NaiveEngine::run: the state its threads share, and what each of them does. Stage 1 (decode,
+/// resample, segment) is shared: whichever thread holds the reader lock reads the next batch. Stages 2 and 3
+/// (features, inference) run in every thread on its own batch. Stage 4: the thread that finishes an input's
+/// last batch runs the tracker over all its segments in order.
+class NaiveRun {
+public:
+    NaiveRun(const PreparedModel& prepared, const NaiveConfig& config, const std::vector<Input>& inputs)
+        : e_(prepared),
+          config_(config),
+          info_(prepared.model->info()),
+          inputs_(inputs),
+          batch_(config.batch),
+          segment_samples_(static_cast<std::size_t>(info_.segment_samples)),
+          n_labels_(static_cast<std::int64_t>(info_.labels.size())),
+          per_segment_(static_cast<std::size_t>(prepared.steps * n_labels_)),
+          files_(inputs.size()) {}
+
+    /// Runs `config.threads` std::threads, each on `models[i]` (or all on the shared model when `models` is
+    /// empty), joins them and rethrows the first exception one of them caught. Fills the counts and stage
+    /// times of the returned stats; the caller adds the wall and CPU times.
+    RunStats run(const std::vector<std::unique_ptr<Model>>& models, std::int64_t* events) {
+        std::vector<std::thread> pool;
+        pool.reserve(static_cast<std::size_t>(config_.threads));
+        for (int i = 0; i < config_.threads; ++i)
+            pool.emplace_back(&NaiveRun::worker, this,
+                              std::cref(models.empty() ? *e_.model : *models[static_cast<std::size_t>(i)]));
+        for (auto& t : pool) t.join();
+        if (error_) std::rethrow_exception(error_);
+        stats_.threads = config_.threads;
+        if (events != nullptr) *events = n_events_.load();
+        return stats_;
+    }
+
+private:
+    /// One engine thread: batches through every stage until the reader has none left.
+    void worker(const Model& model) {
+        RunStats local;
+        try {
+            std::vector<float> audio(static_cast<std::size_t>(batch_) * segment_samples_, 0.0f);
+            std::vector<float> features(e_.logmel ? static_cast<std::size_t>(batch_) * e_.item_size : 0);
+            std::vector<float> scores;
+            std::unique_ptr<LogMel::Scratch> scratch = e_.logmel ? e_.logmel->make_scratch() : nullptr;
+            Work w;
+            w.segments.resize(static_cast<std::size_t>(batch_));
+            for (;;) {
+                auto t0 = Clock::now();
+                if (!read_batch(w, audio.data())) break;
+                // Opening, decoding and cutting happen here, in the engine's own threads (one at a time, under
+                // the reader lock, whose wait is counted too): all of it is decode time; stage.input_seconds
+                // (arpipe's serial input filter) stays 0 for this engine.
+                local.stage.decode_seconds += seconds_since(t0);
+                if (w.count > 0 && !w.failed) infer_batch(model, w, audio, features, scratch.get(), scores, local);
+                t0 = Clock::now();
+                if (store_batch(w, scores)) post_process(files_[w.file]);
+                local.stage.output_seconds += seconds_since(t0);
+            }
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(stats_mutex_);
+            if (!error_) error_ = std::current_exception();
+        }
+        merge(local);
+    }
+
+    /// Stage 1, under the reader lock: the next batch of segments into `audio`, opening the next input when
+    /// the current one is done. False when every input has been read.
+    bool read_batch(Work& w, float* audio) {
+        std::lock_guard<std::mutex> lock(reader_mutex_);
+        while (!decoder_) {
+            if (next_input_ >= inputs_.size()) return false;
+            current_ = next_input_++;
+            try {
+                if (!inputs_[current_].problem.empty()) throw Failure(ErrorCode::not_found, inputs_[current_].problem);
+                decoder_ = std::make_unique<Decoder>(inputs_[current_], info_.sample_rate_hz, std::nullopt);
+                segmenter_ = std::make_unique<Segmenter>(*decoder_, info_.segment_samples, info_.hop_samples);
+            } catch (const std::exception&) {
+                segmenter_.reset();
+                decoder_.reset();
+                count_unopened();
+            }
+        }
+        w.file = current_;
+        w.count = 0;
+        w.failed = false;
+        bool last = false;
+        double source_seconds = 0;
+        try {
+            while (w.count < batch_ &&
+                   segmenter_->next(audio + w.count * segment_samples_, &w.segments[static_cast<std::size_t>(w.count)]))
+                ++w.count;
+            last = segmenter_->finished() || w.count < batch_;
+            if (last && decoder_->source_frames() == 0) w.failed = true;  // empty input, as arpipe reports it
+        } catch (const std::exception&) {
+            w.failed = true;
+            last = true;
+        }
+        if (last) {
+            source_seconds = static_cast<double>(decoder_->source_frames()) / decoder_->source_rate_hz();
+            segmenter_.reset();
+            decoder_.reset();
+        }
+        FileState& f = files_[w.file];
+        std::lock_guard<std::mutex> file_lock(f.m);
+        ++f.issued;
+        if (last) {
+            f.all_issued = true;
+            f.source_seconds = source_seconds;
+        }
+        return true;
+    }
+
+    /// An input that could not even be opened.
+    void count_unopened() {
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        ++stats_.files_failed;
+    }
+
+    /// Stages 2 and 3 on this thread's batch: log-mel features (when the model takes them), the model call
+    /// and the activation into `scores`. A model that fails marks the batch failed.
+    void infer_batch(const Model& model, Work& w, std::vector<float>& audio, std::vector<float>& features,
+                     LogMel::Scratch* scratch, std::vector<float>& scores, RunStats& local) const {
+        for (int i = w.count; i < batch_; ++i)
+            std::fill_n(audio.begin() + static_cast<std::ptrdiff_t>(i * segment_samples_), segment_samples_, 0.0f);
+        auto t0 = Clock::now();
+        if (e_.logmel) {
+            // The same feature code as arpipe's pipeline (frames shared by overlapping windows computed once),
+            // so the comparison is about threading alone.
+            e_.logmel->compute_windows(audio.data(), info_.segment_samples, w.count, info_.segment_samples,
+                                       info_.hop_samples, features.data(), *scratch);
+            for (int i = w.count; i < batch_; ++i)
+                std::copy(e_.silent_features.begin(), e_.silent_features.end(),
+                          features.begin() + static_cast<std::ptrdiff_t>(i * e_.item_size));
+            local.token_seconds_features.push_back(seconds_since(t0));
+            local.stage.features_seconds += local.token_seconds_features.back();
+        }
+        t0 = Clock::now();
+        try {
+            model.forward(e_.logmel ? features.data() : audio.data(), batch_, scores);
+            score_steps(scores.data(), static_cast<std::int64_t>(w.count) * e_.steps, n_labels_, e_.activation,
+                        config_.post.top_k);
+        } catch (const Failure&) {
+            w.failed = true;
+        }
+        local.token_seconds_infer.push_back(seconds_since(t0));
+        local.stage.infer_seconds += local.token_seconds_infer.back();
+        ++local.tokens;
+    }
+
+    /// Files the batch's segments and scores under its input, by segment index. True when this was the
+    /// input's last batch to finish: the caller then post-processes the input.
+    bool store_batch(const Work& w, const std::vector<float>& scores) {
+        FileState& f = files_[w.file];
+        std::lock_guard<std::mutex> lock(f.m);
+        if (w.failed) f.failed = true;
+        for (int i = 0; i < w.count && !w.failed; ++i) {
+            const auto idx = static_cast<std::size_t>(w.segments[static_cast<std::size_t>(i)].index);
+            if (f.segments.size() <= idx) {
+                f.segments.resize(idx + 1);
+                f.scores.resize((idx + 1) * per_segment_);
+            }
+            f.segments[idx] = w.segments[static_cast<std::size_t>(i)];
+            std::copy_n(scores.begin() + static_cast<std::ptrdiff_t>(i * per_segment_), per_segment_,
+                        f.scores.begin() + static_cast<std::ptrdiff_t>(idx * per_segment_));
+        }
+        ++f.done;
+        return f.all_issued && f.done == f.issued;
+    }
+
+    /// Stage 4: the post-process stage's tracker over all of an input's segments in order; counts its events.
+    void post_process(FileState& f) {
+        std::int64_t file_events = 0;
+        if (!f.failed) {
+            EventTracker tracker(info_.labels.size(), config_.post);
+            std::vector<TrackedEvent> ready;
+            for (std::size_t i = 0; i < f.segments.size(); ++i) {
+                track_segment(info_, e_.steps, f.segments[i], f.scores.data() + i * per_segment_, tracker, ready);
+                file_events += static_cast<std::int64_t>(ready.size());
+                ready.clear();
+            }
+            tracker.finish(ready);
+            file_events += static_cast<std::int64_t>(ready.size());
+        }
+        n_events_ += file_events;
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        if (f.failed) {
+            ++stats_.files_failed;
+        } else {
+            ++stats_.files_ok;
+            stats_.audio_seconds += f.source_seconds;
+            stats_.segments += static_cast<std::int64_t>(f.segments.size());
+        }
+    }
+
+    /// Adds one thread's token count and stage times to the run's.
+    void merge(const RunStats& local) {
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        stats_.tokens += local.tokens;
+        stats_.stage.decode_seconds += local.stage.decode_seconds;
+        stats_.stage.features_seconds += local.stage.features_seconds;
+        stats_.stage.infer_seconds += local.stage.infer_seconds;
+        stats_.stage.output_seconds += local.stage.output_seconds;
+        stats_.token_seconds_features.insert(stats_.token_seconds_features.end(), local.token_seconds_features.begin(),
+                                             local.token_seconds_features.end());
+        stats_.token_seconds_infer.insert(stats_.token_seconds_infer.end(), local.token_seconds_infer.begin(),
+                                          local.token_seconds_infer.end());
+    }
+
+    const PreparedModel& e_;
+    const NaiveConfig& config_;
+    const ModelInfo& info_;
+    const std::vector<Input>& inputs_;
+    const int batch_;
+    const std::size_t segment_samples_;
+    const std::int64_t n_labels_;
+    const std::size_t per_segment_;  // scores per segment: steps x labels
+
+    std::vector<FileState> files_;  // by input index
+    RunStats stats_;
+    std::mutex stats_mutex_;  // guards `stats_` and `error_`
+    std::exception_ptr error_;
+    std::atomic<std::int64_t> n_events_{0};
+
+    // Stage 1's state, under reader_mutex_: the input being read and the next one to open.
+    std::mutex reader_mutex_;
+    std::size_t next_input_ = 0, current_ = 0;
+    std::unique_ptr<Decoder> decoder_;
+    std::unique_ptr<Segmenter> segmenter_;
+};
+
 }  // namespace
 
 struct NaiveEngine::Impl : PreparedModel {
@@ -76,192 +304,12 @@ NaiveEngine::~NaiveEngine() = default;
 const ModelInfo& NaiveEngine::model() const noexcept { return impl_->model->info(); }
 
 RunStats NaiveEngine::run(const std::vector<Input>& inputs, std::int64_t* events) const {
-    const Impl& e = *impl_;
-    const ModelInfo& info = e.model->info();
-    const int batch = e.config.batch;
-    const auto S = static_cast<std::size_t>(info.segment_samples);
-    const auto n_labels = static_cast<std::int64_t>(info.labels.size());
-    const auto per_segment = static_cast<std::size_t>(e.steps * n_labels);
     const auto t_start = Clock::now();
     const double cpu_start = process_cpu_seconds();
-
-    std::vector<FileState> files(inputs.size());
-    RunStats stats;
-    std::mutex stats_mutex;  // guards `stats` and `error`
-    std::exception_ptr error;
-    std::atomic<std::int64_t> n_events{0};
-
-    // Stage 1 (decode, resample, segment) is shared: whichever thread holds the lock reads the next batch.
-    std::mutex reader_mutex;
-    std::size_t next_input = 0, current = 0;
-    std::unique_ptr<Decoder> decoder;
-    std::unique_ptr<Segmenter> segmenter;
-
-    auto count_unopened = [&] {  // an input that could not even be opened
-        std::lock_guard<std::mutex> lock(stats_mutex);
-        ++stats.files_failed;
-    };
-
-    auto read_batch = [&](Work& w, float* audio) -> bool {
-        std::lock_guard<std::mutex> lock(reader_mutex);
-        while (!decoder) {
-            if (next_input >= inputs.size()) return false;
-            current = next_input++;
-            try {
-                if (!inputs[current].problem.empty()) throw Failure(ErrorCode::not_found, inputs[current].problem);
-                decoder = std::make_unique<Decoder>(inputs[current], info.sample_rate_hz, std::nullopt);
-                segmenter = std::make_unique<Segmenter>(*decoder, info.segment_samples, info.hop_samples);
-            } catch (const std::exception&) {
-                segmenter.reset();
-                decoder.reset();
-                count_unopened();
-            }
-        }
-        w.file = current;
-        w.count = 0;
-        w.failed = false;
-        bool last = false;
-        double source_seconds = 0;
-        try {
-            while (w.count < batch && segmenter->next(audio + w.count * S, &w.segments[static_cast<std::size_t>(w.count)]))
-                ++w.count;
-            last = segmenter->finished() || w.count < batch;
-            if (last && decoder->source_frames() == 0) w.failed = true;  // empty input, as arpipe reports it
-        } catch (const std::exception&) {
-            w.failed = true;
-            last = true;
-        }
-        if (last) {
-            source_seconds = static_cast<double>(decoder->source_frames()) / decoder->source_rate_hz();
-            segmenter.reset();
-            decoder.reset();
-        }
-        FileState& f = files[w.file];
-        std::lock_guard<std::mutex> file_lock(f.m);
-        ++f.issued;
-        if (last) {
-            f.all_issued = true;
-            f.source_seconds = source_seconds;
-        }
-        return true;
-    };
-
-    // Stage 4: the thread that finishes an input's last batch runs the tracker over all its segments in order.
-    auto post_process = [&](FileState& f) {
-        std::int64_t file_events = 0;
-        if (!f.failed) {
-            EventTracker tracker(info.labels.size(), e.config.post);
-            std::vector<TrackedEvent> ready;
-            for (std::size_t i = 0; i < f.segments.size(); ++i) {
-                track_segment(info, e.steps, f.segments[i], f.scores.data() + i * per_segment, tracker, ready);
-                file_events += static_cast<std::int64_t>(ready.size());
-                ready.clear();
-            }
-            tracker.finish(ready);
-            file_events += static_cast<std::int64_t>(ready.size());
-        }
-        n_events += file_events;
-        std::lock_guard<std::mutex> lock(stats_mutex);
-        if (f.failed) {
-            ++stats.files_failed;
-        } else {
-            ++stats.files_ok;
-            stats.audio_seconds += f.source_seconds;
-            stats.segments += static_cast<std::int64_t>(f.segments.size());
-        }
-    };
-
-    auto worker = [&](const Model& model) {
-        RunStats local;
-        try {
-            std::vector<float> audio(static_cast<std::size_t>(batch) * S, 0.0f);
-            std::vector<float> features(e.logmel ? static_cast<std::size_t>(batch) * e.item_size : 0);
-            std::vector<float> scores;
-            std::unique_ptr<LogMel::Scratch> scratch = e.logmel ? e.logmel->make_scratch() : nullptr;
-            Work w;
-            w.segments.resize(static_cast<std::size_t>(batch));
-            for (;;) {
-                auto t0 = Clock::now();
-                if (!read_batch(w, audio.data())) break;
-                // Opening, decoding and cutting happen here, in the engine's own threads (one at a time, under
-                // the reader lock, whose wait is counted too): all of it is decode time; stage.input_seconds
-                // (arpipe's serial input filter) stays 0 for this engine.
-                local.stage.decode_seconds += seconds_since(t0);
-                if (w.count > 0 && !w.failed) {
-                    for (int i = w.count; i < batch; ++i) std::fill_n(audio.begin() + static_cast<std::ptrdiff_t>(i * S), S, 0.0f);
-                    t0 = Clock::now();
-                    if (e.logmel) {
-                        // The same feature code as arpipe's pipeline (frames shared by overlapping windows
-                        // computed once), so the comparison is about threading alone.
-                        e.logmel->compute_windows(audio.data(), info.segment_samples, w.count, info.segment_samples, info.hop_samples,
-                                                  features.data(), *scratch);
-                        for (int i = w.count; i < batch; ++i)
-                            std::copy(e.silent_features.begin(), e.silent_features.end(),
-                                      features.begin() + static_cast<std::ptrdiff_t>(i * e.item_size));
-                        local.token_seconds_features.push_back(seconds_since(t0));
-                        local.stage.features_seconds += local.token_seconds_features.back();
-                    }
-                    t0 = Clock::now();
-                    try {
-                        model.forward(e.logmel ? features.data() : audio.data(), batch, scores);
-                        score_steps(scores.data(), static_cast<std::int64_t>(w.count) * e.steps, n_labels, e.activation,
-                                    e.config.post.top_k);
-                    } catch (const Failure&) {
-                        w.failed = true;
-                    }
-                    local.token_seconds_infer.push_back(seconds_since(t0));
-                    local.stage.infer_seconds += local.token_seconds_infer.back();
-                    ++local.tokens;
-                }
-                t0 = Clock::now();
-                FileState& f = files[w.file];
-                bool complete = false;
-                {
-                    std::lock_guard<std::mutex> lock(f.m);
-                    if (w.failed) f.failed = true;
-                    for (int i = 0; i < w.count && !w.failed; ++i) {
-                        const auto idx = static_cast<std::size_t>(w.segments[static_cast<std::size_t>(i)].index);
-                        if (f.segments.size() <= idx) {
-                            f.segments.resize(idx + 1);
-                            f.scores.resize((idx + 1) * per_segment);
-                        }
-                        f.segments[idx] = w.segments[static_cast<std::size_t>(i)];
-                        std::copy_n(scores.begin() + static_cast<std::ptrdiff_t>(i * per_segment), per_segment,
-                                    f.scores.begin() + static_cast<std::ptrdiff_t>(idx * per_segment));
-                    }
-                    ++f.done;
-                    complete = f.all_issued && f.done == f.issued;
-                }
-                if (complete) post_process(f);
-                local.stage.output_seconds += seconds_since(t0);
-            }
-        } catch (...) {
-            std::lock_guard<std::mutex> lock(stats_mutex);
-            if (!error) error = std::current_exception();
-        }
-        std::lock_guard<std::mutex> lock(stats_mutex);
-        stats.tokens += local.tokens;
-        stats.stage.decode_seconds += local.stage.decode_seconds;
-        stats.stage.features_seconds += local.stage.features_seconds;
-        stats.stage.infer_seconds += local.stage.infer_seconds;
-        stats.stage.output_seconds += local.stage.output_seconds;
-        stats.token_seconds_features.insert(stats.token_seconds_features.end(), local.token_seconds_features.begin(),
-                                            local.token_seconds_features.end());
-        stats.token_seconds_infer.insert(stats.token_seconds_infer.end(), local.token_seconds_infer.begin(),
-                                         local.token_seconds_infer.end());
-    };
-
-    std::vector<std::thread> pool;
-    pool.reserve(static_cast<std::size_t>(e.config.threads));
-    for (int i = 0; i < e.config.threads; ++i)
-        pool.emplace_back(worker, std::cref(e.thread_models.empty() ? *e.model : *e.thread_models[static_cast<std::size_t>(i)]));
-    for (auto& t : pool) t.join();
-    if (error) std::rethrow_exception(error);
-
-    stats.threads = e.config.threads;
+    NaiveRun naive(*impl_, impl_->config, inputs);
+    RunStats stats = naive.run(impl_->thread_models, events);
     stats.wall_seconds = seconds_since(t_start);
     stats.cpu_seconds = process_cpu_seconds() - cpu_start;
-    if (events != nullptr) *events = n_events.load();
     return stats;
 }
 

@@ -1,7 +1,8 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 //
-// Summaries, the targets of docs/performance.md ("Results on this host"), the Amdahl estimate, the
-// recommendation, and the CSV/JSON forms of all of them.
+// Summaries, the targets of docs/performance.md ("Results on this host"; their goals and descriptions are
+// in data/bench/targets.json, see targets.h), the Amdahl estimate, the recommendation, and the CSV/JSON forms
+// of all of them.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -11,6 +12,7 @@
 
 #include "bench/measure.h"
 #include "bench/results.h"
+#include "bench/targets.h"
 
 namespace arpipe::bench {
 namespace {
@@ -42,12 +44,17 @@ const Point* find_point(const std::vector<Point>& points, const std::string& exp
     return nullptr;
 }
 
-json target(const std::string& name, const std::string& what, double measured, const std::string& goal, bool met,
+/// One target's entry in bench.json: its goal from the targets file, what was measured, whether it was met.
+json target(const TargetSpec& spec, const std::string& what, double measured, int cores,
             const std::vector<double>& rounds) {
     json r = json::array();
     for (double v : rounds) r.push_back(round_to(v, 4));
-    return json{{"name", name}, {"what", what},  {"measured", round_to(measured, 4)},
-                {"goal", goal}, {"met", met},    {"rounds", r}};
+    return json{{"name", spec.name},
+                {"what", what},
+                {"measured", round_to(measured, 4)},
+                {"goal", spec.goal_text(cores)},
+                {"met", spec.met(measured, cores)},
+                {"rounds", r}};
 }
 
 }  // namespace
@@ -198,7 +205,8 @@ double amdahl_bound(double serial_share, int cores) {
     return 1.0 / (f + (1.0 - f) / std::max(1, cores));
 }
 
-json evaluate_targets(const std::vector<Point>& points, int cores, const ModelFacts& model) {
+json evaluate_targets(const std::vector<Point>& points, int cores, const ModelFacts& model,
+                      const TargetSpecs& specs) {
     json out = json::array();
     const Point* a1 = find_point(points, "paired", "arpipe", 1);
     const Point* an = find_point(points, "paired", "arpipe", cores);
@@ -224,11 +232,8 @@ json evaluate_targets(const std::vector<Point>& points, int cores, const ModelFa
                 bound.push_back(amdahl_bound(f.back(), kAmdahlCores));
             }
             if (!bound.empty()) {
-                json t = target("amdahl_16",
-                                "Amdahl bound at 16 cores, 1 / (f + (1 - f) / 16), with the serial share f = "
-                                "(t_input + t_output) / wall time of arpipe -j 1 (" + base->experiment +
-                                    " point); an estimate, not a goal",
-                                median(bound), "none (informational)", true, bound);
+                const TargetSpec& spec = specs.at("amdahl_16");
+                json t = target(spec, spec.describe(cores, 0, base->experiment), median(bound), cores, bound);
                 t["informational"] = true;
                 t["cores"] = kAmdahlCores;
                 t["serial_share"] = round_to(median(f), 6);
@@ -246,18 +251,16 @@ json evaluate_targets(const std::vector<Point>& points, int cores, const ModelFa
         return v;
     };
     auto cpa = [](const Sample& s) { return s.audio_s > 0 ? s.cpu_s / s.audio_s : 0.0; };
+    // One target from its per-round values: the goal and the description come from the targets file.
+    auto add = [&](const std::string& name, const std::vector<double>& v, int intra_op = 0) {
+        const TargetSpec& spec = specs.at(name);
+        out.push_back(target(spec, spec.describe(cores, intra_op), median(v), cores, v));
+    };
 
     if (cores >= 2) {
-        const double goal = cores == 2 ? 1.85 : 0.925 * cores;
-        const auto v = ratios([&](std::size_t r) { return an->samples[r].throughput() / a1->samples[r].throughput(); });
-        char g[64];
-        std::snprintf(g, sizeof g, ">= %.2f", goal);
-        out.push_back(target("scaling", "arpipe throughput at " + std::to_string(cores) + " threads over 1 thread",
-                             median(v), g, median(v) >= goal, v));
-        const auto c = ratios([&](std::size_t r) { return cpa(an->samples[r]) / cpa(a1->samples[r]); });
-        out.push_back(target("cpu_per_audio", "CPU seconds per audio second at -j " + std::to_string(cores) +
-                                                  " over -j 1",
-                             median(c), "<= 1.05", median(c) <= 1.05, c));
+        add("scaling",
+            ratios([&](std::size_t r) { return an->samples[r].throughput() / a1->samples[r].throughput(); }));
+        add("cpu_per_audio", ratios([&](std::size_t r) { return cpa(an->samples[r]) / cpa(a1->samples[r]); }));
     }
     if (mn != nullptr) {
         const std::size_t n = std::min(rounds, mn->samples.size());
@@ -266,24 +269,15 @@ json evaluate_targets(const std::vector<Point>& points, int cores, const ModelFa
             t.push_back(an->samples[r].throughput() / mn->samples[r].throughput());
             m.push_back(an->samples[r].peak_rss_mib / mn->samples[r].peak_rss_mib);
         }
-        out.push_back(target("vs_multiproc_throughput",
-                             "arpipe -j " + std::to_string(cores) + " throughput over " + std::to_string(cores) +
-                                 " single-threaded processes",
-                             median(t), ">= 1.0", median(t) >= 1.0, t));
-        out.push_back(target("vs_multiproc_rss",
-                             "arpipe -j " + std::to_string(cores) + " peak RSS over the sum of the processes' peak RSS",
-                             median(m), "<= 0.60", median(m) <= 0.60, m));
+        add("vs_multiproc_throughput", t);
+        add("vs_multiproc_rss", m);
     }
     for (const Point* nv : {nn, n1}) {
         if (nv == nullptr) continue;
         const std::size_t n = std::min(rounds, nv->samples.size());
         std::vector<double> t;
         for (std::size_t r = 0; r < n; ++r) t.push_back(an->samples[r].throughput() / nv->samples[r].throughput());
-        out.push_back(target(nv->intra_op == 1 ? "vs_naive_intra_1" : "vs_naive",
-                             "arpipe -j " + std::to_string(cores) + " throughput over the naive engine with " +
-                                 std::to_string(cores) + " threads and intra-op " + std::to_string(nv->intra_op) +
-                                 " (set on the main thread only)",
-                             median(t), "> 1.0 (the margin is the result)", median(t) > 1.0, t));
+        add(nv->intra_op == 1 ? "vs_naive_intra_1" : "vs_naive", t, nv->intra_op);
     }
     {
         // Pipeline overhead: the busy time of a 1-thread run bounds what `cores` threads can do, and its time in
@@ -296,12 +290,7 @@ json evaluate_targets(const std::vector<Point>& points, int cores, const ModelFa
             if (serial > 0) bound = std::min(bound, s1.audio_s / serial);
             o.push_back(bound > 0 ? an->samples[r].throughput() / bound : 0.0);
         }
-        out.push_back(target("pipeline_overhead",
-                             "arpipe -j " + std::to_string(cores) +
-                                 " throughput over the bound min(cores x audio / (t_input + t_decode + t_features + "
-                                 "t_infer + t_output), audio / (t_input + t_output)) from the 1-thread run's stage "
-                                 "times",
-                             median(o), ">= 0.90", median(o) >= 0.90, o));
+        add("pipeline_overhead", o);
     }
     if (model.input_kind == "log_mel") {
         std::vector<double> f;
@@ -309,10 +298,7 @@ json evaluate_targets(const std::vector<Point>& points, int cores, const ModelFa
             const Sample& s1 = a1->samples[r];
             if (s1.features_s > 0) f.push_back(static_cast<double>(s1.segments) * model.segment_seconds / s1.features_s);
         }
-        out.push_back(target("features_in_pipeline",
-                             "log-mel windows computed inside the 1-thread pipeline, audio seconds per second "
-                             "(x real time per core); the microbench arpipe_microbench measures it alone",
-                             median(f), ">= 3000", median(f) >= 3000, f));
+        add("features_in_pipeline", f);
     }
     return out;
 }

@@ -13,6 +13,8 @@
 
 namespace arpipe::bench {
 
+class TargetSpecs;  // bench/targets.h
+
 /// One timed run of one configuration (for the multi-process engine: of all its processes together).
 struct Sample {
     double wall_s = 0;       ///< go to last result
@@ -81,11 +83,13 @@ struct ModelFacts {
 };
 
 /// The targets of docs/performance.md ("Results on this host"), from the paired experiment's rounds (medians
-/// of per-round ratios): one entry per target with what was measured, the goal and whether it was met. Empty
-/// when the paired experiment did not run. Also one informational entry, "amdahl_16" (no goal, "met" always
-/// true, "informational": true): Amdahl's bound at 16 cores from the serial share of arpipe's 1-thread runs
-/// (see amdahl_bound), from the paired arpipe -j 1 point, or the scaling one without a paired experiment.
-[[nodiscard]] nlohmann::json evaluate_targets(const std::vector<Point>& points, int cores, const ModelFacts& model);
+/// of per-round ratios): one entry per target with what was measured, the goal and whether it was met, the
+/// goals and descriptions taken from `specs` (data/bench/targets.json). Empty when the paired experiment did
+/// not run. Also one informational entry, "amdahl_16" (no goal, "met" always true, "informational": true):
+/// Amdahl's bound at 16 cores from the serial share of arpipe's 1-thread runs (see amdahl_bound), from the
+/// paired arpipe -j 1 point, or the scaling one without a paired experiment.
+[[nodiscard]] nlohmann::json evaluate_targets(const std::vector<Point>& points, int cores, const ModelFacts& model,
+                                              const TargetSpecs& specs);
 
 /// Amdahl's law: the speedup at `cores` of a run whose serial part is `serial_share` of its 1-thread time,
 /// 1 / (f + (1 - f) / cores).

@@ -1,6 +1,6 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 //
-// `arpipe bench --worker SPEC`: one engine configuration in a process of its own. Protocol on stdin/stdout:
+// `arpipe-bench --worker SPEC`: one engine configuration in a process of its own. Protocol on stdin/stdout:
 //   worker -> {"type": "ready", ...}          after loading and one warm-up run
 //   driver -> 'g'                             run the workload once
 //   worker -> {"type": "result", ...}         one line of measurements

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -18,7 +19,6 @@
 
 #include "arpipe/engine.h"
 #include "arpipe/version.h"
-#include "bench.h"
 #include "progress.h"
 
 #ifdef ARPIPE_WITH_JEMALLOC
@@ -264,6 +264,21 @@ int cmd_info(const std::string& model_path, bool as_json) {
 
 }  // namespace
 
+/// Ends the process once a command is done, without static destructors: tearing down LibTorch's operator
+/// registry alone took ~70 ms per run here (docs/performance.md, "Start-up"), and every record has been
+/// written, flushed and (with --out) renamed by then. Sanitizer builds return normally so that LeakSanitizer
+/// still runs at exit.
+static int exit_now(int code) {
+    std::cout.flush();
+    std::cerr.flush();
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    return code;
+#else
+    std::fflush(nullptr);
+    std::_Exit(code);
+#endif
+}
+
 int main(int argc, char** argv) {
     CLI::App app{"arpipe: audio files to timestamped tags with a TorchScript model.\n"
                  "Decode -> features -> inference -> events, in one TBB pipeline.",
@@ -306,16 +321,13 @@ int main(int argc, char** argv) {
     info->add_option("model", info_model, "Model file (default: the bundled tagger)");
     info->add_flag("--json", info_json, "Print the raw arpipe.json");
 
-    const auto bench = arpipe::cli::add_bench_command(app);
-
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         const int code = app.exit(e);
         return code == 0 ? kExitOk : kExitUsage;
     }
-    if (run->parsed()) return cmd_run(f);
-    if (info->parsed()) return cmd_info(info_model, info_json);
-    if (bench->app->parsed()) return arpipe::cli::run_bench_command(*bench, argc, argv);
+    if (run->parsed()) return exit_now(cmd_run(f));
+    if (info->parsed()) return exit_now(cmd_info(info_model, info_json));
     return kExitUsage;
 }

@@ -9,7 +9,8 @@
 //   consume (serial_in_order)   events with hysteresis, records to the sink, progress
 //
 // Every thread of a run is a worker of its arena; an observer pins LibTorch's pools to one thread on each
-// worker as it enters. This file and nothing else under src/ creates threads (through TBB).
+// worker as it enters. In the library, this file alone creates threads (through TBB); the lab, arpipe-bench
+// (src/bench), makes its own worker processes and threads (docs/architecture.md, "Where threads live").
 #include <spdlog/logger.h>
 #include <sys/resource.h>
 #include <tbb/enumerable_thread_specific.h>
@@ -123,15 +124,11 @@ public:
             if ((word & 7u) != kScheduled) continue;
             if (!slot.word.compare_exchange_strong(word, (word & ~std::uint64_t{7}) | kRunning, std::memory_order_acq_rel))
                 continue;
-            try {
-                slot.source = AudioSource::open(inputs_[static_cast<std::size_t>(word >> 3)], raw_);
-            } catch (const Failure& f) {
-                slot.code = f.code();
-                slot.message = f.what();
-            } catch (const std::exception& ex) {
-                slot.code = ErrorCode::internal;
-                slot.message = ex.what();
-            }
+            catch_failure([&] { slot.source = AudioSource::open(inputs_[static_cast<std::size_t>(word >> 3)], raw_); },
+                          [&](ErrorCode code, std::string message) {
+                              slot.code = code;
+                              slot.message = std::move(message);
+                          });
             slot.word.store((word & ~std::uint64_t{7}) | kReady, std::memory_order_release);
             return;
         }
@@ -248,7 +245,7 @@ public:
         }
         DecodeState& st = decode_state_.local();
         pool_.ensure_buffers(tok);
-        try {
+        catch_failure([&] {
             if (tok.source) {
                 st.source = std::move(tok.source);
                 st.file = tok.file_index;
@@ -275,15 +272,11 @@ public:
                 if (total == 0) tok.fail(ErrorCode::empty_file, "no audio frames after the header");
             }
             pad_audio(tok);
-        } catch (const Failure& f) {
-            tok.fail(f.code(), f.what());
-            st.source.reset();
+        }, [&](ErrorCode code, std::string message) {
+            tok.fail(code, std::move(message));
+            st.source.reset();  // its state after an error is unknown: the next chunk opens afresh
             st.file = kNoFile;
-        } catch (const std::exception& ex) {
-            tok.fail(ErrorCode::internal, ex.what());
-            st.source.reset();
-            st.file = kNoFile;
-        }
+        });
         tok.decode_seconds = seconds_since(t0);
     }
 
@@ -311,7 +304,7 @@ public:
         const auto labels = static_cast<std::int64_t>(info_.labels.size());
         const std::int64_t per_row = e_.steps * labels;
         const std::size_t S = static_cast<std::size_t>(info_.segment_samples);
-        try {
+        catch_failure([&] {
             tok.scores.resize(static_cast<std::size_t>(padded_rows(tok.count) * per_row));
             for (int row = 0; row < tok.count; row += batch_) {
                 const float* input = nullptr;
@@ -331,13 +324,10 @@ public:
             }
             score_steps(tok.scores.data(), static_cast<std::int64_t>(tok.count) * e_.steps, labels, e_.activation,
                         e_.config.post.top_k);
-        } catch (const Failure& f) {
+        }, [&](ErrorCode code, std::string message) {
             tok.scores_valid = false;
-            tok.fail(f.code(), f.what());
-        } catch (const std::exception& ex) {
-            tok.scores_valid = false;
-            tok.fail(ErrorCode::internal, ex.what());
-        }
+            tok.fail(code, std::move(message));
+        });
         tok.infer_seconds = seconds_since(t0);
     }
 
@@ -434,7 +424,7 @@ private:
             tok.fail(ErrorCode::not_found, in.problem);
             return;
         }
-        try {
+        catch_failure([&] {
             std::unique_ptr<AudioSource> source = prefetch_.take(current_);
             source_rate_ = source->rate_hz();
             source_channels_ = source->channels();
@@ -457,13 +447,10 @@ private:
                 segments_announced_ =
                     Segmenter::count_for(decoder_->announced_samples(), info_.segment_samples, info_.hop_samples);
             }
-        } catch (const Failure& f) {
-            tok.fail(f.code(), f.what());
+        }, [&](ErrorCode code, std::string message) {
+            tok.fail(code, std::move(message));
             close_current();
-        } catch (const std::exception& ex) {
-            tok.fail(ErrorCode::internal, ex.what());
-            close_current();
-        }
+        });
     }
 
     void close_current() {
@@ -495,7 +482,7 @@ private:
         const std::size_t S = static_cast<std::size_t>(info_.segment_samples);
         const std::size_t H = static_cast<std::size_t>(info_.hop_samples);
         tok.audio.assign(static_cast<std::size_t>(per_chunk_ - 1) * H + S, 0.0f);
-        try {
+        catch_failure([&] {
             // Consecutive windows overlap by S - H samples with the same values: each is written at its
             // place in the token's contiguous audio.
             while (tok.count < per_chunk_ &&
@@ -510,13 +497,10 @@ private:
                 }
                 close_current();
             }
-        } catch (const Failure& f) {
-            tok.fail(f.code(), f.what());
+        }, [&](ErrorCode code, std::string message) {
+            tok.fail(code, std::move(message));
             close_current();
-        } catch (const std::exception& ex) {
-            tok.fail(ErrorCode::internal, ex.what());
-            close_current();
-        }
+        });
     }
 
     /// Zeros after the decoded samples, up to the end of the token's last window.

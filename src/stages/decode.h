@@ -1,6 +1,6 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 //
-// Stage 1a: open and validate one input (a file through libsndfile, or host PCM), downmix to mono and
+// Decoding: open and validate one input (a file through libsndfile, or host PCM), downmix to mono and
 // resample to the model's rate with libsoxr. Never holds the whole file.
 //
 // Two ways to read an input, both giving the same samples up to float rounding in the resampler:

@@ -21,4 +21,17 @@ private:
     ErrorCode code_;
 };
 
+/// Runs `body`; a Failure, or any other exception (as ErrorCode::internal), is handed to
+/// `on_error(code, message)` instead of propagating. The one place where per-input errors are caught.
+template <class Body, class OnError>
+void catch_failure(Body&& body, OnError&& on_error) {
+    try {
+        body();
+    } catch (const Failure& f) {
+        on_error(f.code(), std::string(f.what()));
+    } catch (const std::exception& ex) {
+        on_error(ErrorCode::internal, std::string(ex.what()));
+    }
+}
+
 }  // namespace arpipe

@@ -1,6 +1,6 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 //
-// Stage 2: log-mel features with FFTW, matching torchaudio.transforms.MelSpectrogram (center=True, reflect
+// Features: log-mel with FFTW, matching torchaudio.transforms.MelSpectrogram (center=True, reflect
 // padding, periodic Hann window centred in n_fft) followed by ln(mel + log_offset).
 // The FFTW plan is made once (planning is serialised under a process-wide mutex, as FFTW requires) and then
 // executed concurrently from many threads, each with its own Scratch.

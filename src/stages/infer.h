@@ -1,6 +1,6 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 //
-// Stage 3: the TorchScript model. This header is torch-free; infer.cpp is the only translation unit of the
+// Inference: the TorchScript model. This header is torch-free; infer.cpp is the only translation unit of the
 // library that includes LibTorch.
 #pragma once
 

@@ -1,6 +1,6 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 //
-// Stage 4: scores to events. `score_steps` runs in the parallel part (activation, finiteness check, top-k);
+// Post-processing: scores to events. `score_steps` runs in the parallel part (activation, finiteness check, top-k);
 // `EventTracker` runs in the serial output filter and turns per-step scores into events with hysteresis,
 // minimum durations and gap bridging, emitted in start-time order.
 #pragma once

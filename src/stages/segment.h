@@ -1,6 +1,6 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 //
-// Stage 1b: cut the decoder's stream into model windows. Segment i covers samples
+// Segmenting: cut a model-rate stream into model windows. Segment i covers samples
 // [i * hop, i * hop + length); the last one is zero-padded past the end of the audio and marked.
 // Holds at most one window plus one decoder chunk of audio, whatever the file length.
 #pragma once

@@ -1,6 +1,6 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 //
-// Stage 4b: the bundled sinks. Every number is rounded the same way in every format (times to the
+// The output writers: the bundled sinks. Every number is rounded the same way in every format (times to the
 // millisecond, scores to 1e-4), so outputs compare byte for byte across runs and thread counts.
 #include <cmath>
 #include <cstdio>

@@ -1,10 +1,12 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 //
-// `arpipe bench` works: it runs every engine and experiment of a quick sweep and writes a CSV and a JSON
-// with the expected rows and sane values. Nothing here checks a timing: those are the bench's own results.
+// `arpipe-bench` works: it runs every engine and experiment of a quick sweep and writes a CSV and a JSON
+// with the expected rows and sane values, and reads its targets from data/bench/targets.json or --targets.
+// Nothing here checks a timing: those are the bench's own results.
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -19,7 +21,17 @@ namespace {
 
 using Ran = testing::CliRun;
 
-Ran arpipe_bench(const std::string& args, const TempDir& dir) { return testing::run_cli("bench " + args, dir); }
+/// Runs the built `arpipe-bench` with `args` (stdin from /dev/null), as testing::run_cli runs `arpipe`.
+Ran arpipe_bench(const std::string& args, const TempDir& dir) {
+    const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
+    const std::string cmd = std::string(ARPIPE_BENCH_PATH) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+    const int status = std::system(cmd.c_str());
+    Ran r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = testing::read_text(out);
+    r.err = testing::read_text(err);
+    return r;
+}
 
 /// bench.csv as one map per row, keyed by the header's column names.
 std::vector<std::map<std::string, std::string>> read_csv(const std::string& text) {
@@ -125,7 +137,7 @@ nlohmann::json quick_format_bench(const std::string& extra, bool multiproc, cons
 }  // namespace
 
 TEST_SUITE("bench") {
-    TEST_CASE("bench --help names every sweep, engine and output") {
+    TEST_CASE("arpipe-bench --help names every sweep, engine and output") {
         TempDir dir;
         const Ran r = arpipe_bench("--help", dir);
         CHECK(r.code == 0);
@@ -133,12 +145,13 @@ TEST_SUITE("bench") {
                                  "mp3", "opus", "flac", "Amdahl", "--in-memory", "--threads", "--intra-op", "--batches", "--tokens",
                                  "--engines", "--experiments", "--repeats", "--pairs", "--quick", "--out-dir", "naive",
                                  "--naive-model-per-thread",
-                                 "multiproc", "bench.csv", "bench.json", "Exit codes"})
+                                 "multiproc", "bench.csv", "bench.json", "--targets", "targets.json", "Exit codes",
+                                 "arpipe-bench --quick"})
             CHECK_MESSAGE(r.out.find(word) != std::string::npos, word);
         CHECK(r.out.find("--worker") == std::string::npos);  // internal, hidden
     }
 
-    TEST_CASE("bench --quick runs every engine and writes rows with sane values") {
+    TEST_CASE("arpipe-bench --quick runs every engine and writes rows with sane values") {
         TempDir dir;
         const std::string out = dir.file("out");
         const Ran r = arpipe_bench("--quick -q --cores 2 -m " + testing::repo_path("tests/data/models/loudness_clip.pt") +
@@ -197,10 +210,32 @@ TEST_SUITE("bench") {
         for (const char* name : {"scaling", "cpu_per_audio", "vs_multiproc_throughput", "vs_multiproc_rss", "vs_naive",
                                  "vs_naive_intra_1", "pipeline_overhead", "features_in_pipeline", "amdahl_16"})
             CHECK_MESSAGE(targets.count(name) == 1, name);
+        // The goals and descriptions read from data/bench/targets.json are the ones the bench printed when they
+        // were compiled in.
+        const std::map<std::string, std::string> goals{{"scaling", ">= 1.85"},
+                                                       {"cpu_per_audio", "<= 1.05"},
+                                                       {"vs_multiproc_throughput", ">= 1.0"},
+                                                       {"vs_multiproc_rss", "<= 0.60"},
+                                                       {"vs_naive", "> 1.0 (the margin is the result)"},
+                                                       {"vs_naive_intra_1", "> 1.0 (the margin is the result)"},
+                                                       {"pipeline_overhead", ">= 0.90"},
+                                                       {"features_in_pipeline", ">= 3000"},
+                                                       {"amdahl_16", "none (informational)"}};
+        for (const auto& t : doc["targets"]) {
+            const std::string name = t["name"].get<std::string>();
+            INFO(name);
+            CHECK(t["goal"] == goals.at(name));
+            CHECK(t["what"].get<std::string>().find('{') == std::string::npos);  // placeholders filled in
+        }
+        for (const auto& t : doc["targets"])
+            if (t["name"] == "vs_naive_intra_1")
+                CHECK(t["what"] == "arpipe -j 2 throughput over the naive engine with 2 threads and intra-op 1 (set on "
+                                   "the main thread only)");
+        CHECK(r.out.find("goal >= 1.85") != std::string::npos);
         CHECK(doc["recommendation"]["threads"].get<int>() >= 1);
     }
 
-    TEST_CASE("bench rejects bad options with exit code 2 and says why") {
+    TEST_CASE("arpipe-bench rejects bad options with exit code 2 and says why") {
         TempDir dir;
         const Ran engines = arpipe_bench("--engines arpipe,gpu --out-dir " + dir.file("o"), dir);
         CHECK(engines.code == 2);
@@ -213,7 +248,7 @@ TEST_SUITE("bench") {
         CHECK(model.err.find("missing.pt") != std::string::npos);
     }
 
-    TEST_CASE("bench decodes a 44.1 kHz stereo MP3 workload and reports the input stage and Amdahl's bound") {
+    TEST_CASE("arpipe-bench decodes a 44.1 kHz stereo MP3 workload and reports the input stage and Amdahl's bound") {
         TempDir dir;
         // With the multi-process engine: the paired experiment compares it with arpipe on MP3 files too.
         const auto doc =
@@ -225,7 +260,7 @@ TEST_SUITE("bench") {
         CHECK(doc["workload"]["bytes"].get<double>() > 0);
     }
 
-    TEST_CASE("bench decodes a 48 kHz Opus workload") {
+    TEST_CASE("arpipe-bench decodes a 48 kHz Opus workload") {
         TempDir dir;
         const auto doc = quick_format_bench("--synthetic-format opus --synthetic-rate 48000", false, dir);
         CHECK(doc["workload"]["format"] == "opus");
@@ -233,7 +268,7 @@ TEST_SUITE("bench") {
         CHECK(doc["workload"]["channels"] == 1);
     }
 
-    TEST_CASE("bench rejects synthetic formats it cannot make, naming the flag") {
+    TEST_CASE("arpipe-bench rejects synthetic formats it cannot make, naming the flag") {
         TempDir dir;
         const Ran opus = arpipe_bench("--quick --synthetic-format opus --synthetic-rate 44100 --out-dir " + dir.file("o"), dir);
         CHECK(opus.code == 2);
@@ -251,5 +286,90 @@ TEST_SUITE("bench") {
         CHECK(unknown.code == 2);
         CHECK(unknown.err.find("--synthetic-format aac is not one of wav, flac, mp3, opus") != std::string::npos);
         CHECK(!std::filesystem::exists(dir.file("o")));  // rejected before anything ran
+    }
+
+    TEST_CASE("the lab is its own program: arpipe has no bench subcommand, arpipe-bench has the help") {
+        // Pins the split of the lab out of the product binary: `arpipe bench` is gone, `arpipe-bench` answers.
+        TempDir dir;
+        const Ran help = testing::run_cli("--help", dir);
+        CHECK(help.code == 0);
+        CHECK(help.out.find("run") != std::string::npos);
+        CHECK(help.out.find("info") != std::string::npos);
+        CHECK(help.out.find("bench") == std::string::npos);
+        const Ran old = testing::run_cli("bench --quick", dir);
+        CHECK(old.code == 2);
+        const Ran bench = arpipe_bench("--help", dir);
+        CHECK(bench.code == 0);
+        CHECK(bench.out.find("arpipe-bench") != std::string::npos);
+        CHECK(bench.out.find("--quick") != std::string::npos);
+    }
+
+    TEST_CASE("arpipe-bench exits 2 naming the targets file when it is missing or invalid, before any run") {
+        TempDir dir;
+        const std::string model = " -m " + testing::repo_path("tests/data/models/loudness_clip.pt");
+        const Ran missing = arpipe_bench("--quick" + model + " --targets " + dir.file("none.json") + " --out-dir " +
+                                             dir.file("o"),
+                                         dir);
+        CHECK(missing.code == 2);
+        CHECK(missing.err.find("none.json") != std::string::npos);
+
+        testing::write_text(dir.file("bad.json"), "{\"targets\": [");
+        const Ran bad =
+            arpipe_bench("--quick" + model + " --targets " + dir.file("bad.json") + " --out-dir " + dir.file("o"), dir);
+        CHECK(bad.code == 2);
+        CHECK(bad.err.find("bad.json is not valid JSON") != std::string::npos);
+
+        // A file without one of the targets the bench measures names that target.
+        auto doc = nlohmann::json::parse(testing::read_text(testing::repo_path("data/bench/targets.json")));
+        auto& list = doc["targets"];
+        for (std::size_t i = 0; i < list.size(); ++i)
+            if (list[i]["name"] == "vs_multiproc_rss") list.erase(i);
+        testing::write_text(dir.file("short.json"), doc.dump());
+        const Ran short_file = arpipe_bench("--quick" + model + " --targets " + dir.file("short.json") + " --out-dir " +
+                                                dir.file("o"),
+                                            dir);
+        CHECK(short_file.code == 2);
+        CHECK(short_file.err.find("vs_multiproc_rss is missing") != std::string::npos);
+
+        // A comparison the bench does not know is named with the target.
+        doc = nlohmann::json::parse(testing::read_text(testing::repo_path("data/bench/targets.json")));
+        doc["targets"][0]["comparison"] = "=>";
+        testing::write_text(dir.file("typo.json"), doc.dump());
+        const Ran typo = arpipe_bench("--quick" + model + " --targets " + dir.file("typo.json") + " --out-dir " +
+                                          dir.file("o"),
+                                      dir);
+        CHECK(typo.code == 2);
+        CHECK(typo.err.find("comparison \"=>\"") != std::string::npos);
+        CHECK(!std::filesystem::exists(dir.file("o")));  // rejected before anything ran
+    }
+
+    TEST_CASE("arpipe-bench takes its goals and descriptions from --targets") {
+        TempDir dir;
+        auto doc = nlohmann::json::parse(testing::read_text(testing::repo_path("data/bench/targets.json")));
+        for (auto& t : doc["targets"]) {
+            if (t["name"] != "scaling") continue;
+            t["value"] = 50.0;  // x 2 cores: a goal no run meets
+            t["what"] = "scaling from the test's file at {cores} cores";
+        }
+        testing::write_text(dir.file("targets.json"), doc.dump());
+        const std::string out = dir.file("out");
+        const Ran r = arpipe_bench("--quick -q --cores 2 --experiments paired --engines arpipe --synthetic 4s "
+                                   "--synthetic-files 2 -m " +
+                                       testing::repo_path("tests/data/models/loudness_clip.pt") + " --targets " +
+                                       dir.file("targets.json") + " --out-dir " + out,
+                                   dir);
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+        CHECK(r.out.find("goal >= 100.00") != std::string::npos);
+        CHECK(r.out.find("scaling from the test's file at 2 cores") != std::string::npos);
+        const auto result = nlohmann::json::parse(testing::read_text(out + "/bench.json"));
+        bool seen = false;
+        for (const auto& t : result["targets"]) {
+            if (t["name"] != "scaling") continue;
+            seen = true;
+            CHECK(t["goal"] == ">= 100.00");
+            CHECK(t["met"] == false);
+        }
+        CHECK(seen);
     }
 }

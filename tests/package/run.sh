@@ -7,6 +7,8 @@
 #   2. configure and build examples/minimal_host with find_package(arpipe), and run it on a sample with the
 #      installed default model,
 #   3. move the installed tree, build the same host with pkg-config's flags, and check it prints the same.
+# Before that it checks that the installed libarpipe.so exports arpipe's API and nothing else, and that the
+# generated version.h agrees with the library and the package files.
 # Usage: tests/package/run.sh BUILD_DIR
 set -euo pipefail
 BUILD_DIR=$(cd "$1" && pwd)
@@ -18,6 +20,15 @@ PREFIX=$WORK/prefix
 cmake --install "$BUILD_DIR" --prefix "$PREFIX" >/dev/null
 test -f "$PREFIX/lib/cmake/arpipe/arpipeConfigVersion.cmake"
 test -x "$PREFIX/bin/arpipe"
+
+# The library exports names in namespace arpipe only (with the typeinfo and vtables of its types): no copy of
+# nlohmann, spdlog, fmt, TBB or LibTorch code that a host's own versions could bind to or replace
+# (-fvisibility=hidden, ARPIPE_API and cmake/arpipe.map).
+nm -D --defined-only --demangle "$PREFIX/lib/libarpipe.so" | cut -d' ' -f3- > "$WORK/exports.txt"
+if grep -vE '^((typeinfo|typeinfo name|vtable) for )?arpipe::' "$WORK/exports.txt"; then
+    echo "libarpipe.so exports the symbols above, which are not arpipe's"; exit 1
+fi
+grep -q '^arpipe::Engine::load(' "$WORK/exports.txt" || { echo "libarpipe.so does not export arpipe::Engine::load"; exit 1; }
 
 # Every header compiles alone, and the compiler's own list of what it opened (-H) holds nothing but the
 # installed arpipe headers and the C and C++ standard libraries.
@@ -32,6 +43,25 @@ for h in "$PREFIX"/include/arpipe/*.h; do
         echo "public header $h opens a dependency's header"; exit 1
     fi
 done
+
+# version.h is generated from project(VERSION): its macros, the linked library and the CMake package agree.
+cat > "$WORK/version.cpp" <<'EOF'
+#include <arpipe/version.h>
+#include <cstdio>
+#include <cstring>
+#define STR2(x) #x
+#define STR(x) STR2(x)
+int main() {
+    std::puts(arpipe::version_string());
+    return std::strcmp(arpipe::version_string(),
+                       STR(ARPIPE_VERSION_MAJOR) "." STR(ARPIPE_VERSION_MINOR) "." STR(ARPIPE_VERSION_PATCH)) != 0;
+}
+EOF
+c++ -std=c++20 "$WORK/version.cpp" -I "$PREFIX/include" -L "$PREFIX/lib" -larpipe -Wl,-rpath,"$PREFIX/lib" \
+    -o "$WORK/version"
+version=$("$WORK/version") || { echo "version.h says another version than libarpipe.so ($version)"; exit 1; }
+grep -qF "PACKAGE_VERSION \"$version\"" "$PREFIX/lib/cmake/arpipe/arpipeConfigVersion.cmake" ||
+    { echo "arpipeConfigVersion.cmake is not for version $version"; exit 1; }
 
 cmake -S "$SRC/examples/minimal_host" -B "$WORK/host" -DCMAKE_PREFIX_PATH="$PREFIX" >/dev/null
 cmake --build "$WORK/host" >/dev/null

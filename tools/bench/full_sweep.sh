@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 #
-# Reproduces docs/bench/: the full `arpipe bench` sweep over two synthetic workloads, 30 minutes of 16 kHz
+# Reproduces docs/bench/: the full `arpipe-bench` sweep over two synthetic workloads, 30 minutes of 16 kHz
 # mono WAV (the models' own rate: decoding is little work) and 10 minutes of 44.1 kHz stereo MP3 (what real
 # recordings look like: MP3 decoding, downmix and resampling), the log-mel microbenchmark beside torchaudio,
 # and the plots. Run from the repository root (~10 minutes on 2 cores):
 #
 #   tools/bench/full_sweep.sh                                   # results into docs/bench/ and docs/bench/mp3/
-#   OUT=/tmp/bench16 tools/bench/full_sweep.sh --repeats 7     # extra flags go to `arpipe bench`, both workloads
+#   OUT=/tmp/bench16 tools/bench/full_sweep.sh --repeats 7     # extra flags go to `arpipe-bench`, both workloads
 #
 # Extra flags come after the script's own, so they win; for the MP3 workload the script sets --synthetic,
 # --synthetic-format, --synthetic-rate, --synthetic-channels and --out-dir after them (a --synthetic-files
@@ -36,7 +36,7 @@ if ((${#missing[@]})); then
 fi
 
 cmake -S . -B "$BUILD_DIR" -G Ninja -DARPIPE_BUILD_BENCHMARKS=ON >/dev/null
-cmake --build "$BUILD_DIR" --target arpipe_cli arpipe_microbench
+cmake --build "$BUILD_DIR" --target arpipe_bench arpipe_microbench
 mkdir -p "$OUT"
 
 if [ -z "${MODEL:-}" ]; then
@@ -55,13 +55,13 @@ if [ "${BENCH_PRIORITY:-0}" = 1 ]; then
     renice -n -20 -p $$ >/dev/null
 fi
 
-echo "== arpipe bench, 16 kHz mono WAV ($MODEL)" >&2
-"$BUILD_DIR/arpipe" bench -m "$MODEL" --synthetic 30m --out-dir "$OUT" "$@" 2>&1 | tee "$OUT/summary.txt"
+echo "== arpipe-bench, 16 kHz mono WAV ($MODEL)" >&2
+"$BUILD_DIR/arpipe-bench" -m "$MODEL" --synthetic 30m --out-dir "$OUT" "$@" 2>&1 | tee "$OUT/summary.txt"
 
 if [ "$MP3_SYNTHETIC" != 0 ]; then
-    echo "== arpipe bench, 44.1 kHz stereo MP3 ($MODEL)" >&2
+    echo "== arpipe-bench, 44.1 kHz stereo MP3 ($MODEL)" >&2
     mkdir -p "$OUT/mp3"
-    "$BUILD_DIR/arpipe" bench -m "$MODEL" "$@" --synthetic "$MP3_SYNTHETIC" --synthetic-format mp3 \
+    "$BUILD_DIR/arpipe-bench" -m "$MODEL" "$@" --synthetic "$MP3_SYNTHETIC" --synthetic-format mp3 \
         --synthetic-rate 44100 --synthetic-channels 2 --out-dir "$OUT/mp3" 2>&1 | tee "$OUT/mp3/summary.txt"
 fi
 

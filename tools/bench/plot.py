@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
-"""Render the plots of an `arpipe bench` run from its bench.json.
+"""Render the plots of an `arpipe-bench` run from its bench.json.
 
     /usr/bin/python3 tools/bench/plot.py docs/bench            # reads docs/bench/bench.json, writes PNGs there
     /usr/bin/python3 tools/bench/plot.py results/bench.json -o /tmp/plots
