@@ -115,16 +115,16 @@ private:
     /// the current one is done. False when every input has been read.
     bool read_batch(Work& w, float* audio) {
         std::lock_guard<std::mutex> lock(reader_mutex_);
-        while (!decoder_) {
+        while (!segmenter_) {
             if (next_input_ >= inputs_.size()) return false;
             current_ = next_input_++;
             try {
                 if (!inputs_[current_].problem.empty()) throw Failure(ErrorCode::not_found, inputs_[current_].problem);
-                decoder_ = std::make_unique<Decoder>(inputs_[current_], info_.sample_rate_hz, std::nullopt);
-                segmenter_ = std::make_unique<Segmenter>(*decoder_, info_.segment_samples, info_.hop_samples);
+                segmenter_ = std::make_unique<Segmenter>(
+                    std::make_unique<Decoder>(inputs_[current_], info_.sample_rate_hz, std::nullopt),
+                    info_.segment_samples, info_.hop_samples);
             } catch (const std::exception&) {
                 segmenter_.reset();
-                decoder_.reset();
                 count_unopened();
             }
         }
@@ -138,15 +138,15 @@ private:
                    segmenter_->next(audio + w.count * segment_samples_, &w.segments[static_cast<std::size_t>(w.count)]))
                 ++w.count;
             last = segmenter_->finished() || w.count < batch_;
-            if (last && decoder_->source_frames() == 0) w.failed = true;  // empty input, as arpipe reports it
+            if (last && segmenter_->decoder().source_frames() == 0) w.failed = true;  // empty input, as arpipe reports it
         } catch (const std::exception&) {
             w.failed = true;
             last = true;
         }
         if (last) {
-            source_seconds = static_cast<double>(decoder_->source_frames()) / decoder_->source_rate_hz();
+            const Decoder& decoder = segmenter_->decoder();
+            source_seconds = static_cast<double>(decoder.source_frames()) / decoder.source_rate_hz();
             segmenter_.reset();
-            decoder_.reset();
         }
         FileState& f = files_[w.file];
         std::lock_guard<std::mutex> file_lock(f.m);
@@ -272,8 +272,7 @@ private:
     // Stage 1's state, under reader_mutex_: the input being read and the next one to open.
     std::mutex reader_mutex_;
     std::size_t next_input_ = 0, current_ = 0;
-    std::unique_ptr<Decoder> decoder_;
-    std::unique_ptr<Segmenter> segmenter_;
+    std::unique_ptr<Segmenter> segmenter_;  // owns the input's decoder
 };
 
 }  // namespace

@@ -225,7 +225,7 @@ public:
             tok->source_rate_hz = source_rate_;
             tok->source_channels = source_channels_;
             tok->file_segments_announced = segments_announced_;
-            if (decoder_) fill_sequential(*tok);
+            if (sequential_) fill_sequential(*tok);
             else plan_next_chunk(*tok);
         }
         // An input read start to end is decoded here, serially: that time counts as decoding.
@@ -411,7 +411,7 @@ private:
     };
 
     [[nodiscard]] int padded_rows(int count) const { return (count + batch_ - 1) / batch_ * batch_; }
-    [[nodiscard]] bool file_open() const { return decoder_ != nullptr || next_chunk_ < plan_chunks_; }
+    [[nodiscard]] bool file_open() const { return sequential_ != nullptr || next_chunk_ < plan_chunks_; }
 
     void open_current(Token& tok) {
         const Input& in = inputs_[current_];
@@ -442,10 +442,10 @@ private:
                 if (e_.log)
                     e_.log->debug("{}: {}; decoding it sequentially", in.name,
                                   frames > 0 ? "the source cannot seek" : "the header gives no length");
-                decoder_ = std::make_unique<Decoder>(std::move(source), info_.sample_rate_hz);
-                segmenter_ = std::make_unique<Segmenter>(*decoder_, info_.segment_samples, info_.hop_samples);
-                segments_announced_ =
-                    Segmenter::count_for(decoder_->announced_samples(), info_.segment_samples, info_.hop_samples);
+                sequential_ = std::make_unique<Segmenter>(std::make_unique<Decoder>(std::move(source), info_.sample_rate_hz),
+                                                          info_.segment_samples, info_.hop_samples);
+                segments_announced_ = Segmenter::count_for(sequential_->decoder().announced_samples(),
+                                                           info_.segment_samples, info_.hop_samples);
             }
         }, [&](ErrorCode code, std::string message) {
             tok.fail(code, std::move(message));
@@ -454,8 +454,7 @@ private:
     }
 
     void close_current() {
-        segmenter_.reset();
-        decoder_.reset();
+        sequential_.reset();
         handoff_.reset();
         plan_chunks_ = next_chunk_ = 0;
     }
@@ -486,14 +485,15 @@ private:
             // Consecutive windows overlap by S - H samples with the same values: each is written at its
             // place in the token's contiguous audio.
             while (tok.count < per_chunk_ &&
-                   segmenter_->next(tok.audio.data() + tok.count * H, &tok.segments[tok.count]))
+                   sequential_->next(tok.audio.data() + tok.count * H, &tok.segments[tok.count]))
                 ++tok.count;
-            if (segmenter_->finished() || tok.count < per_chunk_) {
-                if (decoder_->source_frames() == 0 && tok.count == 0) {
+            if (sequential_->finished() || tok.count < per_chunk_) {
+                const Decoder& decoder = sequential_->decoder();
+                if (decoder.source_frames() == 0 && tok.count == 0) {
                     tok.fail(ErrorCode::empty_file, "no audio frames after the header");
                 } else {
                     tok.closes_file = true;
-                    tok.source_seconds = static_cast<double>(decoder_->source_frames()) / decoder_->source_rate_hz();
+                    tok.source_seconds = static_cast<double>(decoder.source_frames()) / decoder.source_rate_hz();
                 }
                 close_current();
             }
@@ -552,14 +552,13 @@ private:
     mutable HeaderPrefetch prefetch_;
 
     // Input filter state: the open input is either planned in chunks (plan_chunks_ > 0) or read start to end
-    // (decoder_).
+    // (sequential_).
     std::size_t next_input_ = 0, current_ = 0;
     ChunkPlan plan_;
     std::int64_t plan_frames_ = 0, plan_chunks_ = 0, next_chunk_ = 0, segments_announced_ = -1;
     int source_rate_ = 0, source_channels_ = 0;
     std::unique_ptr<AudioSource> handoff_;
-    std::unique_ptr<Decoder> decoder_;
-    std::unique_ptr<Segmenter> segmenter_;
+    std::unique_ptr<Segmenter> sequential_;  // an input read start to end
     bool cancelled_ = false;
 
     // Output filter state.

@@ -6,8 +6,8 @@
 
 namespace arpipe {
 
-Segmenter::Segmenter(Decoder& decoder, std::int64_t length, std::int64_t hop)
-    : decoder_(decoder), length_(length), hop_(hop) {}
+Segmenter::Segmenter(std::unique_ptr<Decoder> decoder, std::int64_t length, std::int64_t hop)
+    : decoder_(std::move(decoder)), length_(length), hop_(hop) {}
 
 std::int64_t Segmenter::count_for(std::int64_t samples, std::int64_t length, std::int64_t hop) noexcept {
     if (samples < 0) return -1;
@@ -46,7 +46,7 @@ std::int64_t segments_per_chunk(double chunk_seconds, std::int64_t hop, int samp
 
 void Segmenter::fill(std::size_t want) {
     while (!eof_ && buf_.size() < want) {
-        if (!decoder_.read_chunk(buf_)) eof_ = true;
+        if (!decoder_->read_chunk(buf_)) eof_ = true;
     }
 }
 

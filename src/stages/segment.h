@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "decode.h"
@@ -48,9 +49,14 @@ struct ChunkPlan {
 /// Segments per chunk for about `chunk_seconds` of audio (at least one).
 [[nodiscard]] std::int64_t segments_per_chunk(double chunk_seconds, std::int64_t hop, int sample_rate_hz) noexcept;
 
+/// Cuts an input read start to end into windows. It owns the decoder it reads from, so the two live and die
+/// together.
 class Segmenter {
 public:
-    Segmenter(Decoder& decoder, std::int64_t length, std::int64_t hop);
+    Segmenter(std::unique_ptr<Decoder> decoder, std::int64_t length, std::int64_t hop);
+
+    /// The decoder the windows come from (its rates and frame counts).
+    [[nodiscard]] const Decoder& decoder() const noexcept { return *decoder_; }
 
     /// How many segments `samples` samples give (a partial last one included); -1 for -1 (unknown).
     [[nodiscard]] static std::int64_t count_for(std::int64_t samples, std::int64_t length, std::int64_t hop) noexcept;
@@ -67,7 +73,7 @@ private:
     /// Reads until the buffer holds `want` samples or the decoder is exhausted.
     void fill(std::size_t want);
 
-    Decoder& decoder_;
+    std::unique_ptr<Decoder> decoder_;
     std::int64_t length_;
     std::int64_t hop_;
     std::vector<float> buf_;   // samples from absolute position start_

@@ -35,8 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     constexpr std::int64_t kWindow = 16000, kHop = 8000;
     std::vector<float> window(kWindow);
     try {
-        arpipe::Decoder decoder(arpipe::Input::file(path), 16000, std::nullopt);
-        arpipe::Segmenter segmenter(decoder, kWindow, kHop);
+        arpipe::Segmenter segmenter(std::make_unique<arpipe::Decoder>(arpipe::Input::file(path), 16000, std::nullopt),
+                                    kWindow, kHop);
         arpipe::SegmentInfo info;
         std::int64_t windows = 0;
         while (segmenter.next(window.data(), &info)) {

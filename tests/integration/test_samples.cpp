@@ -130,8 +130,9 @@ TEST_SUITE("samples") {
         double max_diff = 0;
         for (const auto& [path, rows] : golden["files"].items()) {
             CAPTURE(path);
-            arpipe::Decoder decoder(arpipe::Input::file(testing::repo_path(path)), info.sample_rate_hz, std::nullopt);
-            arpipe::Segmenter segmenter(decoder, info.segment_samples, info.hop_samples);
+            arpipe::Segmenter segmenter(std::make_unique<arpipe::Decoder>(arpipe::Input::file(testing::repo_path(path)),
+                                                                          info.sample_rate_hz, std::nullopt),
+                                        info.segment_samples, info.hop_samples);
             std::vector<float> audio(static_cast<std::size_t>(info.segment_samples));
             std::vector<float> features(static_cast<std::size_t>(info.n_mels * frames));
             std::vector<float> scores;

@@ -17,8 +17,7 @@ Cut cut(std::size_t samples, std::int64_t length, std::int64_t hop) {
     std::vector<float> x(samples);
     for (std::size_t i = 0; i < samples; ++i) x[i] = static_cast<float>(i + 1);  // never zero: padding shows
     const arpipe::Input in = arpipe::Input::pcm("ramp", x, 16000, 1);
-    arpipe::Decoder d(in, 16000, std::nullopt);
-    arpipe::Segmenter s(d, length, hop);
+    arpipe::Segmenter s(std::make_unique<arpipe::Decoder>(in, 16000, std::nullopt), length, hop);
     Cut c;
     std::vector<float> w(static_cast<std::size_t>(length));
     arpipe::SegmentInfo info;
