@@ -463,15 +463,13 @@ private:
     void plan_next_chunk(Token& tok) {
         const std::int64_t k = next_chunk_++;
         tok.job = Token::Job::decode;
-        tok.chunk = k;
         tok.first_segment = plan_.first_segment(k);
         tok.first_sample = plan_.first_sample(k);
         tok.end_sample = plan_.end_sample(k);
         tok.stream_samples = plan_.samples;
         tok.end_frame = plan_frames_;
-        tok.last_chunk = next_chunk_ == plan_chunks_;
         tok.source = std::move(handoff_);  // the first chunk reuses the handle that validated the input
-        if (tok.last_chunk) close_current();
+        if (next_chunk_ == plan_chunks_) close_current();  // the plan's last chunk
     }
 
     /// Reads up to one chunk of segments of a sequentially read input into `tok`; marks the token that ends it.

@@ -32,11 +32,9 @@ struct Token {
     // The plan, for Job::decode: segments [first_segment, first_segment + per_chunk) of the input, which read
     // the model-rate samples [first_sample, end_sample) of a stream the header says is `stream_samples` long
     // and ends at source frame `end_frame`.
-    std::int64_t chunk = 0;
     std::int64_t first_segment = 0;
     std::int64_t first_sample = 0, end_sample = 0;
     std::int64_t stream_samples = 0, end_frame = 0;
-    bool last_chunk = false;                 ///< the plan's last chunk of the input
     std::unique_ptr<AudioSource> source;     ///< the input filter's open handle, handed to the first chunk
 
     int count = 0;                      ///< segments in this token (0 for a record-only token)
@@ -65,8 +63,7 @@ struct Token {
     void reset(std::size_t file) {
         file_index = file;
         job = Job::none;
-        chunk = first_segment = first_sample = end_sample = stream_samples = end_frame = 0;
-        last_chunk = false;
+        first_segment = first_sample = end_sample = stream_samples = end_frame = 0;
         source.reset();
         count = 0;
         closes_file = failed = false;
