@@ -154,8 +154,8 @@ inline std::shared_ptr<const arpipe::Engine> load_engine(const std::string& mode
                                                          arpipe::PostConfig post = {}) {
     arpipe::Config c;
     c.model_path = model.find('/') == std::string::npos ? repo_path("tests/data/models/" + model) : repo_path(model);
-    c.threads.threads = threads;
-    c.threads.batch = batch;
+    c.parallel.threads = threads;
+    c.parallel.batch = batch;
     c.post = post;
     auto loaded = arpipe::Engine::load(c);
     if (!loaded.engine) throw std::runtime_error("cannot load " + c.model_path + ": " + loaded.error);

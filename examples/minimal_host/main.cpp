@@ -11,7 +11,7 @@ int main(int argc, char** argv) {
     }
     arpipe::Config config;
     if (argc > 2) config.model_path = argv[2];  // default: the installed tagger
-    config.threads.threads = 2;
+    config.parallel.threads = 2;
     auto loaded = arpipe::Engine::load(config);
     if (!loaded.engine) {
         std::cerr << loaded.error << '\n';

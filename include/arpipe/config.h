@@ -8,8 +8,10 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "arpipe/export.h"
+#include "arpipe/result.h"
 
 namespace arpipe {
 
@@ -19,8 +21,8 @@ enum class LogLevel { debug, info, warn, error };
 /// Receives the library's log messages. The library never prints on its own; without a callback it is silent.
 using LogCallback = std::function<void(LogLevel, const std::string&)>;
 
-/// Concurrency of one run. All threads are TBB workers of one arena; LibTorch's own pools stay at one thread.
-struct ThreadConfig {
+/// Concurrency of one run (`Config::parallel`). All threads are TBB workers of one arena; LibTorch's own pools stay at one thread.
+struct ParallelConfig {
     int threads = 0;  ///< arena size; 0 = the hardware concurrency. Range [0, 1024].
     int tokens = 0;   ///< live tokens (batches in flight); 0 = 2 x threads + 2. Range [0, 65536].
     int batch = 4;    ///< segments per token and per model call. Range [1, 1024].
@@ -57,7 +59,7 @@ struct RawFormat {
 /// Everything an engine needs. Built by hand, from the CLI, or from a host's own settings.
 struct Config {
     std::string model_path;  ///< TorchScript file with an arpipe.json description; empty = bundled default.
-    ThreadConfig threads;
+    ParallelConfig parallel;
     DecodeConfig decode;
     PostConfig post;
     std::optional<RawFormat> raw_format;  ///< how to read headerless PCM files.
@@ -65,11 +67,30 @@ struct Config {
     LogLevel log_level = LogLevel::warn;  ///< messages below this level are not produced.
 
     /// Empty when the config is usable, else a message like
-    /// "threads.batch = 0 is not in [1, 1024]".
+    /// "parallel.batch = 0 is not in [1, 1024]". The fixed ranges are those of `setting_range`.
     [[nodiscard]] ARPIPE_API std::string validate() const;
 };
 
-/// Parses "s16le:16000:1" (encoding:rate:channels) into a RawFormat; nullopt and a message on error.
-[[nodiscard]] ARPIPE_API std::optional<RawFormat> parse_raw_format(const std::string& text, std::string* error);
+/// The allowed range of one numeric setting, as `Config::validate()` checks it. Front ends (the CLI, a host's
+/// own settings dialog) take their range checks from here, so that they cannot disagree with the library.
+struct SettingRange {
+    const char* field = "";  ///< the setting's path in Config, e.g. "post.threshold"
+    double min = 0;
+    double max = 0;
+    bool min_exclusive = false;  ///< (min, max] instead of [min, max]
+
+    [[nodiscard]] bool contains(double value) const noexcept {
+        return (min_exclusive ? value > min : value >= min) && value <= max;
+    }
+    /// "[0, 1024]" or "(0, 1]".
+    [[nodiscard]] ARPIPE_API std::string text() const;
+};
+
+/// The fixed range of `field` ("parallel.batch", "post.threshold", "raw_format.channels", ...), or null for a
+/// name without one. `post.off_threshold` has none: its bound is the threshold, checked by validate().
+[[nodiscard]] ARPIPE_API const SettingRange* setting_range(std::string_view field) noexcept;
+
+/// Parses "s16le:16000:1" (encoding:rate:channels) into a RawFormat, or says why it cannot.
+[[nodiscard]] ARPIPE_API ParseResult<RawFormat> parse_raw_format(std::string_view text);
 
 }  // namespace arpipe

@@ -29,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "arpipe/config.h"
@@ -37,24 +38,42 @@
 
 namespace arpipe {
 
+/// What a model reads: log-mel features computed by arpipe, or the waveform itself.
+enum class InputKind { log_mel, waveform };
+/// What a model returns per window: one score vector (clip), or one per frame.
+enum class OutputKind { clip, frames };
+/// How raw outputs become scores in [0, 1].
+enum class Activation { softmax, sigmoid, none };
+/// The mel scale of a log_mel input: HTK (torchaudio's default) or Slaney's.
+enum class MelScale { htk, slaney };
+/// Filter normalisation of a log_mel input: none, or Slaney's area normalisation.
+enum class MelNorm { none, slaney };
+
+/// The name each kind has in arpipe.json, e.g. "log_mel", "frames", "softmax".
+[[nodiscard]] ARPIPE_API std::string_view to_string(InputKind kind) noexcept;
+[[nodiscard]] ARPIPE_API std::string_view to_string(OutputKind kind) noexcept;
+[[nodiscard]] ARPIPE_API std::string_view to_string(Activation activation) noexcept;
+[[nodiscard]] ARPIPE_API std::string_view to_string(MelScale scale) noexcept;
+[[nodiscard]] ARPIPE_API std::string_view to_string(MelNorm norm) noexcept;
+
 /// What a model expects and emits, read from its arpipe.json (docs/model-contract.md).
 struct ModelInfo {
     std::string path;
     std::string name;
     std::string description;
     int sample_rate_hz = 0;
-    std::string input_kind;       ///< "log_mel" or "waveform"
+    InputKind input_kind = InputKind::log_mel;
     int n_fft = 0, win_length = 0, hop_length = 0, n_mels = 0;
     double f_min_hz = 0, f_max_hz = 0;
-    std::string mel_scale;        ///< "htk" or "slaney"
-    std::string mel_norm;         ///< "none" or "slaney"
+    MelScale mel_scale = MelScale::htk;
+    MelNorm mel_norm = MelNorm::none;
     double power = 2.0;
     double log_offset = 1e-6;
     double segment_seconds = 0, hop_seconds = 0;
     std::int64_t segment_samples = 0, hop_samples = 0;
-    std::string output_kind;      ///< "clip" or "frames"
+    OutputKind output_kind = OutputKind::clip;
     double frame_hop_seconds = 0; ///< frames only
-    std::string activation;       ///< "softmax", "sigmoid" or "none"
+    Activation activation = Activation::none;
     std::vector<std::string> labels;
     std::string description_json; ///< the arpipe.json text as stored in the model
 };
@@ -78,14 +97,24 @@ struct Input {
 /// `not_found` error record when the run reaches it.
 [[nodiscard]] ARPIPE_API std::vector<Input> expand_paths(const std::vector<std::string>& paths);
 
+/// Measurements for benchmarks and tests, filled at the end of a run that asks for them
+/// (`RunOptions::diagnostics`). The timing vectors grow by one entry per token, so runs collect them only on
+/// request.
+struct RunDiagnostics {
+    int max_serial_concurrency = 0;              ///< most threads seen inside one serial filter at once (must be 1)
+    std::vector<double> token_seconds_features;  ///< per-token time in the features filter, in output order
+    std::vector<double> token_seconds_infer;     ///< per-token time in the inference filter, in output order
+};
+
 /// Per-call settings of `Engine::run`.
 struct RunOptions {
     const std::atomic<bool>* cancel = nullptr;  ///< set to true (from any thread) to stop the run
-    std::optional<ThreadConfig> threads;        ///< overrides the engine's ThreadConfig for this run
+    std::optional<ParallelConfig> parallel;  ///< overrides the engine's ParallelConfig for this run
     /// Run inside the caller's current TBB arena (a host that already owns one) instead of making an arena of
     /// `threads` workers; the arena's concurrency then sets the thread count. arpipe still pins LibTorch's
     /// pools on every worker of that arena while the run lasts.
     bool use_caller_arena = false;
+    RunDiagnostics* diagnostics = nullptr;  ///< when set, receives the run's diagnostics (see RunDiagnostics)
 };
 
 /// Everything one input produced, for `Engine::process_file`.

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,14 @@
 #include "arpipe/export.h"
 
 namespace arpipe {
+
+/// A value parsed from text, or the message saying why the text was refused (e.g. `parse_raw_format`).
+template <typename T>
+struct [[nodiscard]] ParseResult {
+    std::optional<T> value;
+    std::string error;  ///< set when `value` is empty
+    explicit operator bool() const noexcept { return value.has_value(); }
+};
 
 /// Why an input or a model failed. Stable names (see `to_string`) appear in every output format.
 enum class ErrorCode {
@@ -119,18 +128,15 @@ struct RunStats {
     int threads = 0;                 ///< arena size used
     int token_limit = 0;             ///< live-token bound used
     int max_live_tokens = 0;         ///< highest number of tokens seen in flight at once
-    int max_serial_concurrency = 0;  ///< highest number of threads seen inside one serial filter (must be 1)
     bool cancelled = false;
     StageTimes stage;
-    std::vector<double> token_seconds_features;  ///< per-token time in the features filter
-    std::vector<double> token_seconds_infer;     ///< per-token time in the inference filter
 };
 
 /// Output formats of the bundled writers.
 enum class OutputFormat { jsonl, csv, table };
 
 /// Parses "jsonl", "json", "csv" or "table".
-[[nodiscard]] ARPIPE_API bool parse_output_format(std::string_view text, OutputFormat* out);
+[[nodiscard]] ARPIPE_API ParseResult<OutputFormat> parse_output_format(std::string_view text);
 
 /// A Sink that writes records to `out` as they arrive (flushing after each input's terminal record).
 /// JSON Lines: one object per line with "type": "event" | "summary" | "error".

@@ -52,6 +52,12 @@ struct Work {
 /// resample, segment) is shared: whichever thread holds the reader lock reads the next batch. Stages 2 and 3
 /// (features, inference) run in every thread on its own batch. Stage 4: the thread that finishes an input's
 /// last batch runs the tracker over all its segments in order.
+/// One engine thread's counts and times, merged into the run's when the thread ends.
+struct Tally {
+    RunStats stats;
+    RunDiagnostics diag;
+};
+
 class NaiveRun {
 public:
     NaiveRun(const PreparedModel& prepared, const NaiveConfig& config, const std::vector<Input>& inputs)
@@ -68,7 +74,7 @@ public:
     /// Runs `config.threads` std::threads, each on `models[i]` (or all on the shared model when `models` is
     /// empty), joins them and rethrows the first exception one of them caught. Fills the counts and stage
     /// times of the returned stats; the caller adds the wall and CPU times.
-    RunStats run(const std::vector<std::unique_ptr<Model>>& models, std::int64_t* events) {
+    RunStats run(const std::vector<std::unique_ptr<Model>>& models, std::int64_t* events, RunDiagnostics* diagnostics) {
         std::vector<std::thread> pool;
         pool.reserve(static_cast<std::size_t>(config_.threads));
         for (int i = 0; i < config_.threads; ++i)
@@ -78,13 +84,14 @@ public:
         if (error_) std::rethrow_exception(error_);
         stats_.threads = config_.threads;
         if (events != nullptr) *events = n_events_.load();
+        if (diagnostics != nullptr) *diagnostics = std::move(diagnostics_);
         return stats_;
     }
 
 private:
     /// One engine thread: batches through every stage until the reader has none left.
     void worker(const Model& model) {
-        RunStats local;
+        Tally local;
         try {
             std::vector<float> audio(static_cast<std::size_t>(batch_) * segment_samples_, 0.0f);
             std::vector<float> features(e_.logmel ? static_cast<std::size_t>(batch_) * e_.item_size : 0);
@@ -98,11 +105,11 @@ private:
                 // Opening, decoding and cutting happen here, in the engine's own threads (one at a time, under
                 // the reader lock, whose wait is counted too): all of it is decode time; stage.input_seconds
                 // (arpipe's serial input filter) stays 0 for this engine.
-                local.stage.decode_seconds += seconds_since(t0);
+                local.stats.stage.decode_seconds += seconds_since(t0);
                 if (w.count > 0 && !w.failed) infer_batch(model, w, audio, features, scratch.get(), scores, local);
                 t0 = Clock::now();
                 if (store_batch(w, scores)) post_process(files_[w.file]);
-                local.stage.output_seconds += seconds_since(t0);
+                local.stats.stage.output_seconds += seconds_since(t0);
             }
         } catch (...) {
             std::lock_guard<std::mutex> lock(stats_mutex_);
@@ -167,7 +174,7 @@ private:
     /// Stages 2 and 3 on this thread's batch: log-mel features (when the model takes them), the model call
     /// and the activation into `scores`. A model that fails marks the batch failed.
     void infer_batch(const Model& model, Work& w, std::vector<float>& audio, std::vector<float>& features,
-                     LogMel::Scratch* scratch, std::vector<float>& scores, RunStats& local) const {
+                     LogMel::Scratch* scratch, std::vector<float>& scores, Tally& local) const {
         for (int i = w.count; i < batch_; ++i)
             std::fill_n(audio.begin() + static_cast<std::ptrdiff_t>(i * segment_samples_), segment_samples_, 0.0f);
         auto t0 = Clock::now();
@@ -179,8 +186,8 @@ private:
             for (int i = w.count; i < batch_; ++i)
                 std::copy(e_.silent_features.begin(), e_.silent_features.end(),
                           features.begin() + static_cast<std::ptrdiff_t>(i * e_.item_size));
-            local.token_seconds_features.push_back(seconds_since(t0));
-            local.stage.features_seconds += local.token_seconds_features.back();
+            local.diag.token_seconds_features.push_back(seconds_since(t0));
+            local.stats.stage.features_seconds += local.diag.token_seconds_features.back();
         }
         t0 = Clock::now();
         try {
@@ -190,9 +197,9 @@ private:
         } catch (const Failure&) {
             w.failed = true;
         }
-        local.token_seconds_infer.push_back(seconds_since(t0));
-        local.stage.infer_seconds += local.token_seconds_infer.back();
-        ++local.tokens;
+        local.diag.token_seconds_infer.push_back(seconds_since(t0));
+        local.stats.stage.infer_seconds += local.diag.token_seconds_infer.back();
+        ++local.stats.tokens;
     }
 
     /// Files the batch's segments and scores under its input, by segment index. True when this was the
@@ -241,17 +248,16 @@ private:
     }
 
     /// Adds one thread's token count and stage times to the run's.
-    void merge(const RunStats& local) {
+    void merge(const Tally& local) {
         std::lock_guard<std::mutex> lock(stats_mutex_);
-        stats_.tokens += local.tokens;
-        stats_.stage.decode_seconds += local.stage.decode_seconds;
-        stats_.stage.features_seconds += local.stage.features_seconds;
-        stats_.stage.infer_seconds += local.stage.infer_seconds;
-        stats_.stage.output_seconds += local.stage.output_seconds;
-        stats_.token_seconds_features.insert(stats_.token_seconds_features.end(), local.token_seconds_features.begin(),
-                                             local.token_seconds_features.end());
-        stats_.token_seconds_infer.insert(stats_.token_seconds_infer.end(), local.token_seconds_infer.begin(),
-                                          local.token_seconds_infer.end());
+        stats_.tokens += local.stats.tokens;
+        stats_.stage.decode_seconds += local.stats.stage.decode_seconds;
+        stats_.stage.features_seconds += local.stats.stage.features_seconds;
+        stats_.stage.infer_seconds += local.stats.stage.infer_seconds;
+        stats_.stage.output_seconds += local.stats.stage.output_seconds;
+        auto append = [](std::vector<double>& to, const std::vector<double>& from) { to.insert(to.end(), from.begin(), from.end()); };
+        append(diagnostics_.token_seconds_features, local.diag.token_seconds_features);
+        append(diagnostics_.token_seconds_infer, local.diag.token_seconds_infer);
     }
 
     const PreparedModel& e_;
@@ -265,7 +271,8 @@ private:
 
     std::vector<FileState> files_;  // by input index
     RunStats stats_;
-    std::mutex stats_mutex_;  // guards `stats_` and `error_`
+    RunDiagnostics diagnostics_;
+    std::mutex stats_mutex_;  // guards `stats_`, `diagnostics_` and `error_`
     std::exception_ptr error_;
     std::atomic<std::int64_t> n_events_{0};
 
@@ -302,11 +309,11 @@ NaiveEngine::~NaiveEngine() = default;
 
 const ModelInfo& NaiveEngine::model() const noexcept { return impl_->model->info(); }
 
-RunStats NaiveEngine::run(const std::vector<Input>& inputs, std::int64_t* events) const {
+RunStats NaiveEngine::run(const std::vector<Input>& inputs, std::int64_t* events, RunDiagnostics* diagnostics) const {
     const auto t_start = Clock::now();
     const double cpu_start = process_cpu_seconds();
     NaiveRun naive(*impl_, impl_->config, inputs);
-    RunStats stats = naive.run(impl_->thread_models, events);
+    RunStats stats = naive.run(impl_->thread_models, events, diagnostics);
     stats.wall_seconds = seconds_since(t_start);
     stats.cpu_seconds = process_cpu_seconds() - cpu_start;
     return stats;

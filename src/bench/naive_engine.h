@@ -38,8 +38,9 @@ public:
     NaiveEngine& operator=(const NaiveEngine&) = delete;
 
     /// Processes `inputs` with `threads` std::threads; fills the same fields of RunStats as Engine::run
-    /// (stage.output_seconds holds the post-processing time) and counts events in `*events`.
-    RunStats run(const std::vector<Input>& inputs, std::int64_t* events) const;
+    /// (stage.output_seconds holds the post-processing time), counts events in `*events` and, when asked,
+    /// the per-token times in `*diagnostics`.
+    RunStats run(const std::vector<Input>& inputs, std::int64_t* events, RunDiagnostics* diagnostics = nullptr) const;
 
     [[nodiscard]] const ModelInfo& model() const noexcept;
 

@@ -10,6 +10,7 @@
 #include <optional>
 #include <sstream>
 
+#include "arpipe/engine.h"
 #include "bench/measure.h"
 #include "bench/results.h"
 #include "bench/targets.h"
@@ -292,7 +293,7 @@ json evaluate_targets(const std::vector<Point>& points, int cores, const ModelFa
         }
         add("pipeline_overhead", o);
     }
-    if (model.input_kind == "log_mel") {
+    if (model.input_kind == to_string(InputKind::log_mel)) {
         std::vector<double> f;
         for (std::size_t r = 0; r < rounds; ++r) {
             const Sample& s1 = a1->samples[r];

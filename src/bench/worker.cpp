@@ -41,24 +41,25 @@ public:
 class Runner {
 public:
     virtual ~Runner() = default;
-    virtual RunStats run(const std::vector<Input>& inputs, std::int64_t* events) = 0;
+    virtual RunStats run(const std::vector<Input>& inputs, std::int64_t* events, RunDiagnostics* diagnostics) = 0;
     [[nodiscard]] virtual const ModelInfo& model() const = 0;
 };
 
 class ArpipeRunner final : public Runner {
 public:
-    ArpipeRunner(const std::string& model, const ThreadConfig& threads) : threads_(threads) {
+    ArpipeRunner(const std::string& model, const ParallelConfig& threads) : threads_(threads) {
         Config config;
         config.model_path = model;
-        config.threads = threads;
+        config.parallel = threads;
         auto loaded = Engine::load(config);
         if (!loaded.engine) throw std::runtime_error(loaded.error);
         engine_ = loaded.engine;
     }
-    RunStats run(const std::vector<Input>& inputs, std::int64_t* events) override {
+    RunStats run(const std::vector<Input>& inputs, std::int64_t* events, RunDiagnostics* diagnostics) override {
         CountingSink sink;
         RunOptions options;
-        options.threads = threads_;
+        options.parallel = threads_;
+        options.diagnostics = diagnostics;
         RunStats stats = engine_->run(inputs, sink, options);
         *events = sink.events;
         return stats;
@@ -66,14 +67,16 @@ public:
     [[nodiscard]] const ModelInfo& model() const override { return engine_->model(); }
 
 private:
-    ThreadConfig threads_;
+    ParallelConfig threads_;
     std::shared_ptr<const Engine> engine_;
 };
 
 class NaiveRunner final : public Runner {
 public:
     explicit NaiveRunner(const NaiveConfig& config) : engine_(config) {}
-    RunStats run(const std::vector<Input>& inputs, std::int64_t* events) override { return engine_.run(inputs, events); }
+    RunStats run(const std::vector<Input>& inputs, std::int64_t* events, RunDiagnostics* diagnostics) override {
+        return engine_.run(inputs, events, diagnostics);
+    }
     [[nodiscard]] const ModelInfo& model() const override { return engine_.model(); }
 
 private:
@@ -88,7 +91,8 @@ json measure(Runner& runner, const std::vector<Input>& inputs) {
     const double cpu0 = process_cpu_seconds();
     ThreadSampler sampler;
     const auto t0 = std::chrono::steady_clock::now();
-    const RunStats st = runner.run(inputs, &events);
+    RunDiagnostics diag;
+    const RunStats st = runner.run(inputs, &events, &diag);
     const auto t1 = std::chrono::steady_clock::now();
     s.wall_s = std::chrono::duration<double>(t1 - t0).count();
     s.threads_seen = sampler.stop();
@@ -115,8 +119,8 @@ json measure(Runner& runner, const std::vector<Input>& inputs) {
     // steady_clock is CLOCK_MONOTONIC, one clock for every process: the driver spans several workers with it.
     j["t_start"] = std::chrono::duration<double>(t0.time_since_epoch()).count();
     j["t_end"] = std::chrono::duration<double>(t1.time_since_epoch()).count();
-    j["token_features_s"] = st.token_seconds_features;
-    j["token_infer_s"] = st.token_seconds_infer;
+    j["token_features_s"] = diag.token_seconds_features;
+    j["token_infer_s"] = diag.token_seconds_infer;
     return j;
 }
 
@@ -155,7 +159,7 @@ int run_worker(const std::string& spec_text) {
             c.model_per_thread = spec.value("model_per_thread", false);
             runner = std::make_unique<NaiveRunner>(c);
         } else {
-            ThreadConfig tc;
+            ParallelConfig tc;
             tc.threads = threads;
             tc.tokens = spec.value("tokens", 0);
             tc.batch = batch;
@@ -170,7 +174,7 @@ int run_worker(const std::string& spec_text) {
         std::int64_t ignored = 0;
         const auto n_warm = std::min(inputs.size(), static_cast<std::size_t>(2 * std::max(1, threads)));
         const std::vector<Input> warm_inputs(inputs.begin(), inputs.begin() + static_cast<std::ptrdiff_t>(n_warm));
-        const RunStats warm = runner->run(warm_inputs, &ignored);
+        const RunStats warm = runner->run(warm_inputs, &ignored, nullptr);
         if (warm.files_failed > 0)
             throw std::runtime_error("the warm-up run failed on " + std::to_string(warm.files_failed) + " of its " +
                                      std::to_string(n_warm) + " inputs (the workload's first, from " +
@@ -183,8 +187,8 @@ int run_worker(const std::string& spec_text) {
              {"threads_after_warmup", thread_count()},
              {"model", {{"path", m.path},
                         {"name", m.name},
-                        {"input_kind", m.input_kind},
-                        {"output_kind", m.output_kind},
+                        {"input_kind", to_string(m.input_kind)},
+                        {"output_kind", to_string(m.output_kind)},
                         {"sample_rate_hz", m.sample_rate_hz},
                         {"segment_seconds", m.segment_seconds},
                         {"hop_seconds", m.hop_seconds}}}});

@@ -57,22 +57,13 @@ const char* kExitCodesHelp =
     "Exit codes: 0 all inputs processed; 1 some inputs failed (each has an error record); "
     "2 usage, config or model error; 3 the output could not be written; 130 interrupted (SIGINT/SIGTERM).";
 
+/// What `arpipe run` was asked to do. Engine settings are bound straight to `config`; the rest is the CLI's.
 struct RunFlags {
+    arpipe::Config config;
     std::vector<std::string> inputs;
     std::string files_from;
-    std::string model;
-    std::string format = "jsonl";
+    arpipe::OutputFormat format = arpipe::OutputFormat::jsonl;
     std::string out;
-    std::string raw_format;
-    int threads = 0;
-    int tokens = 0;
-    int batch = 4;
-    double chunk_seconds = 30.0;
-    int top_k = 1;
-    float threshold = 0.5f;
-    float off_threshold = -1.0f;
-    double min_event = 0.0;
-    double min_gap = 0.0;
     bool quiet = false;
     int verbose = 0;
     bool memory_report = false;
@@ -86,18 +77,26 @@ std::shared_ptr<spdlog::logger> make_cli_logger() {
     return logger;
 }
 
-arpipe::Config make_config(const RunFlags& f, const std::shared_ptr<spdlog::logger>& logger) {
-    arpipe::Config c;
-    c.model_path = f.model;
-    c.threads.threads = f.threads;
-    c.threads.tokens = f.tokens;
-    c.threads.batch = f.batch;
-    c.decode.chunk_seconds = f.chunk_seconds;
-    c.post.top_k = f.top_k;
-    c.post.threshold = f.threshold;
-    c.post.off_threshold = f.off_threshold;
-    c.post.min_event_seconds = f.min_event;
-    c.post.min_gap_seconds = f.min_gap;
+/// Binds `--flag` to a numeric Config field. The range check and the range shown in --help come from the
+/// library's table (`arpipe::setting_range`), the one `Config::validate()` uses.
+template <typename T>
+CLI::Option* add_setting(CLI::App* app, const std::string& flags, T& field, const char* setting, const std::string& help) {
+    const arpipe::SettingRange* range = arpipe::setting_range(setting);
+    CLI::Option* option = app->add_option(flags, field, help)->capture_default_str();
+    if (range == nullptr) return option;
+    option->check(CLI::Validator(
+        [range](std::string& text) -> std::string {
+            char* end = nullptr;
+            const double value = std::strtod(text.c_str(), &end);
+            if (end == text.c_str() || *end != '\0') return "not a number: " + text;
+            return range->contains(value) ? std::string() : text + " is not in " + range->text();
+        },
+        range->text(), setting));
+    return option;
+}
+
+void finish_config(RunFlags& f, const std::shared_ptr<spdlog::logger>& logger) {
+    arpipe::Config& c = f.config;
     c.log_level = f.verbose >= 2 ? arpipe::LogLevel::debug : f.verbose == 1 ? arpipe::LogLevel::info : arpipe::LogLevel::warn;
     if (f.quiet) c.log_level = arpipe::LogLevel::error;
     c.log = [logger](arpipe::LogLevel level, const std::string& msg) {
@@ -105,7 +104,6 @@ arpipe::Config make_config(const RunFlags& f, const std::shared_ptr<spdlog::logg
                                                              spdlog::level::warn, spdlog::level::err};
         logger->log(map[static_cast<int>(level)], msg);
     };
-    return c;
 }
 
 bool read_list(const std::string& from, std::vector<std::string>& out, std::string* error) {
@@ -127,22 +125,10 @@ bool read_list(const std::string& from, std::vector<std::string>& out, std::stri
     return true;
 }
 
-int cmd_run(const RunFlags& f) {
+int cmd_run(RunFlags& f) {
     auto logger = make_cli_logger();
-    arpipe::OutputFormat format{};
-    if (!arpipe::parse_output_format(f.format, &format)) {
-        logger->error("--format {} is not one of: jsonl, csv, table", f.format);
-        return kExitUsage;
-    }
-    arpipe::Config config = make_config(f, logger);
-    if (!f.raw_format.empty()) {
-        std::string why;
-        config.raw_format = arpipe::parse_raw_format(f.raw_format, &why);
-        if (!config.raw_format) {
-            logger->error("--raw-format: {}", why);
-            return kExitUsage;
-        }
-    }
+    finish_config(f, logger);
+    const arpipe::Config& config = f.config;
     std::vector<std::string> paths = f.inputs;
     if (!f.files_from.empty()) {
         std::string why;
@@ -179,7 +165,7 @@ int cmd_run(const RunFlags& f) {
         }
     }
     std::ostream& out = f.out.empty() ? std::cout : file;
-    auto writer = arpipe::make_writer(format, out);
+    auto writer = arpipe::make_writer(f.format, out);
     arpipe::cli::ProgressSink progress(*writer, !f.quiet && isatty(STDERR_FILENO) != 0);
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> csv(nullptr, &std::fclose);
     std::optional<arpipe::cli::MemorySampler> sampler;
@@ -233,7 +219,7 @@ int cmd_info(const std::string& model_path, bool as_json) {
     auto logger = make_cli_logger();
     arpipe::Config config;
     config.model_path = model_path;
-    config.threads.batch = 1;
+    config.parallel.batch = 1;
     auto loaded = arpipe::Engine::load(config);
     if (!loaded.engine) {
         logger->error("{}", loaded.error);
@@ -247,16 +233,16 @@ int cmd_info(const std::string& model_path, bool as_json) {
     std::cout << "model        " << m.path << '\n'
               << "name         " << m.name << (m.description.empty() ? "" : " - " + m.description) << '\n'
               << "sample rate  " << m.sample_rate_hz << " Hz\n"
-              << "input        " << m.input_kind;
-    if (m.input_kind == "log_mel")
+              << "input        " << arpipe::to_string(m.input_kind);
+    if (m.input_kind == arpipe::InputKind::log_mel)
         std::cout << " (n_fft " << m.n_fft << ", win " << m.win_length << ", hop " << m.hop_length << ", " << m.n_mels
-                  << " mels " << m.f_min_hz << "-" << m.f_max_hz << " Hz, " << m.mel_scale << " scale, norm "
-                  << m.mel_norm << ", power " << m.power << ", log offset " << m.log_offset << ")";
+                  << " mels " << m.f_min_hz << "-" << m.f_max_hz << " Hz, " << arpipe::to_string(m.mel_scale) << " scale, norm "
+                  << arpipe::to_string(m.mel_norm) << ", power " << m.power << ", log offset " << m.log_offset << ")";
     std::cout << '\n'
               << "segment      " << m.segment_seconds << " s, hop " << m.hop_seconds << " s\n"
-              << "output       " << m.output_kind;
-    if (m.output_kind == "frames") std::cout << " (frame hop " << m.frame_hop_seconds << " s)";
-    std::cout << ", activation " << m.activation << '\n' << "labels       ";
+              << "output       " << arpipe::to_string(m.output_kind);
+    if (m.output_kind == arpipe::OutputKind::frames) std::cout << " (frame hop " << m.frame_hop_seconds << " s)";
+    std::cout << ", activation " << arpipe::to_string(m.activation) << '\n' << "labels       ";
     for (std::size_t i = 0; i < m.labels.size(); ++i) std::cout << (i ? ", " : "") << m.labels[i];
     std::cout << '\n';
     return kExitOk;
@@ -290,25 +276,40 @@ int main(int argc, char** argv) {
     RunFlags f;
     CLI::App* run = app.add_subcommand("run", "Tag audio files; records stream to stdout (or --out) as they are ready.");
     run->footer(kExitCodesHelp);
+    arpipe::Config& c = f.config;
     run->add_option("inputs", f.inputs, "Audio files or directories (walked recursively, sorted, audio extensions only)");
     run->add_option("--files-from", f.files_from, "Read input paths from LIST, one per line ('-' = stdin)");
-    run->add_option("-m,--model", f.model, "TorchScript model with an arpipe.json description (default: the bundled tagger, or $ARPIPE_MODEL)");
-    run->add_option("-f,--format", f.format, "Output format: jsonl (one JSON object per line), csv, or table")->capture_default_str();
+    run->add_option("-m,--model", c.model_path, "TorchScript model with an arpipe.json description (default: the bundled tagger, or $ARPIPE_MODEL)");
+    run->add_option_function<std::string>(
+           "-f,--format",
+           [&f](const std::string& text) {
+               auto parsed = arpipe::parse_output_format(text);
+               if (!parsed) throw CLI::ValidationError("--format", parsed.error);
+               f.format = *parsed.value;
+           },
+           "Output format: jsonl (one JSON object per line), csv, or table")
+        ->default_str("jsonl");
     run->add_option("-o,--out", f.out, "Write records to FILE (via a temporary file renamed when complete) instead of stdout");
-    run->add_option("-j,--threads", f.threads, "Worker threads (TBB arena size); 0 = all hardware threads")->capture_default_str()->check(CLI::Range(0, 1024));
-    run->add_option("--tokens", f.tokens, "Chunks in flight at once (bounds memory); 0 = 2 x threads + 2")->capture_default_str()->check(CLI::Range(0, 65536));
-    run->add_option("--batch", f.batch, "Segments per model call")->capture_default_str()->check(CLI::Range(1, 1024));
-    run->add_option("--chunk-seconds", f.chunk_seconds,
-                    "Audio per chunk: long inputs are cut into chunks that threads decode at once (memory grows with "
-                    "chunk x tokens)")
-        ->capture_default_str()
-        ->check(CLI::Range(1.0, 3600.0));
-    run->add_option("--top-k", f.top_k, "Labels kept per segment or frame; 0 = all (multi-label models)")->capture_default_str()->check(CLI::Range(0, 4096));
-    run->add_option("--threshold", f.threshold, "Score at which an event opens")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-    run->add_option("--off-threshold", f.off_threshold, "Score below which an event closes; -1 = threshold - 0.15")->capture_default_str();
-    run->add_option("--min-event", f.min_event, "Drop events shorter than this many seconds")->capture_default_str()->check(CLI::Range(0.0, 3600.0));
-    run->add_option("--min-gap", f.min_gap, "Bridge gaps shorter than this many seconds between events of one label")->capture_default_str()->check(CLI::Range(0.0, 3600.0));
-    run->add_option("--raw-format", f.raw_format, "Read .raw/.pcm files as headerless PCM ENCODING:RATE:CHANNELS (s16le, s32le, f32le, u8), e.g. s16le:16000:1");
+    add_setting(run, "-j,--threads", c.parallel.threads, "parallel.threads", "Worker threads (TBB arena size); 0 = all hardware threads");
+    add_setting(run, "--tokens", c.parallel.tokens, "parallel.tokens", "Chunks in flight at once (bounds memory); 0 = 2 x threads + 2");
+    add_setting(run, "--batch", c.parallel.batch, "parallel.batch", "Segments per model call");
+    add_setting(run, "--chunk-seconds", c.decode.chunk_seconds, "decode.chunk_seconds",
+                "Audio per chunk: long inputs are cut into chunks that threads decode at once (memory grows with "
+                "chunk x tokens)");
+    add_setting(run, "--top-k", c.post.top_k, "post.top_k", "Labels kept per segment or frame; 0 = all (multi-label models)");
+    add_setting(run, "--threshold", c.post.threshold, "post.threshold", "Score at which an event opens");
+    add_setting(run, "--off-threshold", c.post.off_threshold, "post.off_threshold",
+                "Score below which an event closes, at most --threshold; -1 = threshold - 0.15");
+    add_setting(run, "--min-event", c.post.min_event_seconds, "post.min_event_seconds", "Drop events shorter than this many seconds");
+    add_setting(run, "--min-gap", c.post.min_gap_seconds, "post.min_gap_seconds", "Bridge gaps shorter than this many seconds between events of one label");
+    run->add_option_function<std::string>(
+        "--raw-format",
+        [&c](const std::string& text) {
+            auto parsed = arpipe::parse_raw_format(text);
+            if (!parsed) throw CLI::ValidationError("--raw-format", parsed.error);
+            c.raw_format = *parsed.value;
+        },
+        "Read .raw/.pcm files as headerless PCM ENCODING:RATE:CHANNELS (s16le, s32le, f32le, u8), e.g. s16le:16000:1");
     run->add_flag("-q,--quiet", f.quiet, "No progress line, no closing summary, errors only");
     run->add_flag("-v,--verbose", f.verbose, "More log messages on stderr (-vv for debug)");
     run->add_flag("--memory-report", f.memory_report, "At the end, print RSS, peak RSS and jemalloc's allocated/active/resident/mapped figures to stderr");

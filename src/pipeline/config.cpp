@@ -1,15 +1,46 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
+#include <optional>
 #include <sstream>
 #include <string>
 
 #include "arpipe/config.h"
 #include "arpipe/version.h"
+#include "stages/decode.h"
 
 namespace arpipe {
 namespace {
 
-template <typename T>
-std::string out_of_range(const char* field, T value, const char* range) {
+/// One numeric setting with a fixed range, and how to read it from a Config (nullopt when it is not in use,
+/// as the raw-format fields are without a raw format).
+struct CheckedSetting {
+    SettingRange range;
+    std::optional<double> (*get)(const Config&);
+};
+
+// The one table of fixed ranges: validate() checks it, and front ends take their checks from setting_range().
+const CheckedSetting kSettings[] = {
+    {{"parallel.threads", 0, 1024}, [](const Config& c) -> std::optional<double> { return c.parallel.threads; }},
+    {{"parallel.tokens", 0, 65536}, [](const Config& c) -> std::optional<double> { return c.parallel.tokens; }},
+    {{"parallel.batch", 1, 1024}, [](const Config& c) -> std::optional<double> { return c.parallel.batch; }},
+    {{"decode.chunk_seconds", 1, 3600}, [](const Config& c) -> std::optional<double> { return c.decode.chunk_seconds; }},
+    {{"post.top_k", 0, 4096}, [](const Config& c) -> std::optional<double> { return c.post.top_k; }},
+    {{"post.threshold", 0, 1, true}, [](const Config& c) -> std::optional<double> { return c.post.threshold; }},
+    {{"post.min_event_seconds", 0, 3600},
+     [](const Config& c) -> std::optional<double> { return c.post.min_event_seconds; }},
+    {{"post.min_gap_seconds", 0, 3600}, [](const Config& c) -> std::optional<double> { return c.post.min_gap_seconds; }},
+    {{"raw_format.sample_rate_hz", kMinSampleRateHz, kMaxSampleRateHz},
+     [](const Config& c) -> std::optional<double> {
+         if (!c.raw_format) return std::nullopt;
+         return c.raw_format->sample_rate_hz;
+     }},
+    {{"raw_format.channels", 1, kMaxChannels},
+     [](const Config& c) -> std::optional<double> {
+         if (!c.raw_format) return std::nullopt;
+         return c.raw_format->channels;
+     }},
+};
+
+std::string out_of_range(std::string_view field, double value, const std::string& range) {
     std::ostringstream os;
     os << field << " = " << value << " is not in " << range;
     return os.str();
@@ -29,45 +60,41 @@ float PostConfig::effective_off_threshold() const {
     return off > 0.0f ? off : threshold / 2.0f;
 }
 
+std::string SettingRange::text() const {
+    std::ostringstream os;
+    os << (min_exclusive ? '(' : '[') << min << ", " << max << ']';
+    return os.str();
+}
+
+const SettingRange* setting_range(std::string_view field) noexcept {
+    for (const CheckedSetting& s : kSettings)
+        if (field == s.range.field) return &s.range;
+    return nullptr;
+}
+
 std::string Config::validate() const {
-    if (threads.threads < 0 || threads.threads > 1024) return out_of_range("threads.threads", threads.threads, "[0, 1024]");
-    if (threads.tokens < 0 || threads.tokens > 65536) return out_of_range("threads.tokens", threads.tokens, "[0, 65536]");
-    if (threads.batch < 1 || threads.batch > 1024) return out_of_range("threads.batch", threads.batch, "[1, 1024]");
-    if (!(decode.chunk_seconds >= 1.0 && decode.chunk_seconds <= 3600.0))
-        return out_of_range("decode.chunk_seconds", decode.chunk_seconds, "[1, 3600]");
-    if (post.top_k < 0 || post.top_k > 4096) return out_of_range("post.top_k", post.top_k, "[0, 4096]");
-    if (!(post.threshold > 0.0f && post.threshold <= 1.0f)) return out_of_range("post.threshold", post.threshold, "(0, 1]");
+    for (const CheckedSetting& s : kSettings) {
+        const std::optional<double> value = s.get(*this);
+        // !contains also catches NaN.
+        if (value && !s.range.contains(*value)) return out_of_range(s.range.field, *value, s.range.text());
+    }
     if (post.off_threshold >= 0.0f && post.off_threshold > post.threshold)
         return out_of_range("post.off_threshold", post.off_threshold, "[0, post.threshold] (or < 0 for automatic)");
-    if (!(post.min_event_seconds >= 0.0 && post.min_event_seconds <= 3600.0))
-        return out_of_range("post.min_event_seconds", post.min_event_seconds, "[0, 3600]");
-    if (!(post.min_gap_seconds >= 0.0 && post.min_gap_seconds <= 3600.0))
-        return out_of_range("post.min_gap_seconds", post.min_gap_seconds, "[0, 3600]");
-    if (raw_format) {
-        if (raw_format->sample_rate_hz < 1000 || raw_format->sample_rate_hz > 768000)
-            return out_of_range("raw_format.sample_rate_hz", raw_format->sample_rate_hz, "[1000, 768000]");
-        if (raw_format->channels < 1 || raw_format->channels > 64)
-            return out_of_range("raw_format.channels", raw_format->channels, "[1, 64]");
-    }
     return {};
 }
 
-std::optional<RawFormat> parse_raw_format(const std::string& text, std::string* error) {
+ParseResult<RawFormat> parse_raw_format(std::string_view text) {
+    const std::string whole(text);
     RawFormat f;
-    std::istringstream is(text);
+    std::istringstream is(whole);
     std::string enc, rate, ch;
-    if (!std::getline(is, enc, ':') || !std::getline(is, rate, ':') || !std::getline(is, ch) || ch.find(':') != std::string::npos) {
-        if (error) *error = "raw format \"" + text + "\" is not ENCODING:RATE:CHANNELS, e.g. s16le:16000:1";
-        return std::nullopt;
-    }
+    if (!std::getline(is, enc, ':') || !std::getline(is, rate, ':') || !std::getline(is, ch) || ch.find(':') != std::string::npos)
+        return {std::nullopt, "raw format \"" + whole + "\" is not ENCODING:RATE:CHANNELS, e.g. s16le:16000:1"};
     if (enc == "s16le") f.encoding = RawFormat::Encoding::s16le;
     else if (enc == "s32le") f.encoding = RawFormat::Encoding::s32le;
     else if (enc == "f32le") f.encoding = RawFormat::Encoding::f32le;
     else if (enc == "u8") f.encoding = RawFormat::Encoding::u8;
-    else {
-        if (error) *error = "raw encoding \"" + enc + "\" is not one of: s16le, s32le, f32le, u8";
-        return std::nullopt;
-    }
+    else return {std::nullopt, "raw encoding \"" + enc + "\" is not one of: s16le, s32le, f32le, u8"};
     try {
         std::size_t used = 0;
         f.sample_rate_hz = std::stoi(rate, &used);
@@ -75,16 +102,12 @@ std::optional<RawFormat> parse_raw_format(const std::string& text, std::string* 
         f.channels = std::stoi(ch, &used);
         if (used != ch.size()) throw std::invalid_argument(ch);
     } catch (const std::exception&) {
-        if (error) *error = "raw format \"" + text + "\": rate and channels must be integers";
-        return std::nullopt;
+        return {std::nullopt, "raw format \"" + whole + "\": rate and channels must be integers"};
     }
     Config probe;
     probe.raw_format = f;
-    if (std::string why = probe.validate(); !why.empty()) {
-        if (error) *error = why;
-        return std::nullopt;
-    }
-    return f;
+    if (std::string why = probe.validate(); !why.empty()) return {std::nullopt, why};
+    return {f, {}};
 }
 
 }  // namespace arpipe

@@ -118,10 +118,10 @@ LoadResult Engine::load(const Config& config) {
     if (impl->config.model_path.empty()) impl->config.model_path = default_model_path();
     impl->log = make_logger(impl->config);
     try {
-        static_cast<PreparedModel&>(*impl) = PreparedModel::load(impl->config.model_path, config.threads.batch);
+        static_cast<PreparedModel&>(*impl) = PreparedModel::load(impl->config.model_path, config.parallel.batch);
         const ModelInfo& info = impl->model->info();
         impl->log->info("model {} ({}): {} Hz, {} input, {} output, {} labels, segment {} s / hop {} s", info.name,
-                        info.path, info.sample_rate_hz, info.input_kind, info.output_kind, info.labels.size(),
+                        info.path, info.sample_rate_hz, to_string(info.input_kind), to_string(info.output_kind), info.labels.size(),
                         info.segment_seconds, info.hop_seconds);
         static const std::string blas_problem = tame_blas();
         if (!blas_problem.empty()) impl->log->warn("{}", blas_problem);

@@ -194,6 +194,7 @@ public:
           prefetch_(inputs, engine.config.raw_format, 2 * threads),
           tracker_(info_.labels.size(), engine.config.post) {
         progress_.files_total = inputs.size();
+        if (options.diagnostics != nullptr) *options.diagnostics = {};
     }
 
     /// Serial input filter: the next token, or nullptr when every input has its record. It only takes the
@@ -338,8 +339,10 @@ public:
         ++stats_.tokens;
         if (tok->job != Token::Job::filled) stats_.stage.decode_seconds += tok->decode_seconds;
         if (tok->count > 0) {
-            stats_.token_seconds_features.push_back(tok->features_seconds);
-            stats_.token_seconds_infer.push_back(tok->infer_seconds);
+            if (options_.diagnostics != nullptr) {
+                options_.diagnostics->token_seconds_features.push_back(tok->features_seconds);
+                options_.diagnostics->token_seconds_infer.push_back(tok->infer_seconds);
+            }
             stats_.stage.features_seconds += tok->features_seconds;
             stats_.stage.infer_seconds += tok->infer_seconds;
         }
@@ -387,7 +390,8 @@ public:
     RunStats finish() {
         if (e_.log) e_.log->debug("run: {} of {} input headers opened ahead by decode workers", prefetch_.prefetched(), inputs_.size());
         stats_.max_live_tokens = pool_.max_live();
-        stats_.max_serial_concurrency = std::max(input_probe_.max(), output_probe_.max());
+        if (options_.diagnostics != nullptr)
+            options_.diagnostics->max_serial_concurrency = std::max(input_probe_.max(), output_probe_.max());
         stats_.audio_seconds = audio_before_file_;
         stats_.cancelled = cancelled_;
         stats_.wall_seconds = seconds_since(start_);
@@ -576,7 +580,7 @@ private:
 }  // namespace
 
 RunStats run_pipeline(const Engine::Impl& engine, const std::vector<Input>& inputs, Sink& sink, const RunOptions& options) {
-    const ThreadConfig tc = options.threads ? *options.threads : engine.config.threads;
+    const ParallelConfig tc = options.parallel ? *options.parallel : engine.config.parallel;
     const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     const int threads = options.use_caller_arena ? tbb::this_task_arena::max_concurrency() : tc.threads > 0 ? tc.threads : hw;
     const int tokens = tc.tokens > 0 ? tc.tokens : 2 * threads + 2;

@@ -90,7 +90,7 @@ std::int64_t Model::prepare(const std::vector<std::int64_t>& item_shape, int bat
     const auto n_labels = static_cast<std::int64_t>(info.labels.size());
 
     std::vector<float> zeros(static_cast<std::size_t>(impl_->item_size * batch), 0.0f);
-    if (info.input_kind == "log_mel")  // a silent window's features, not raw zeros
+    if (info.input_kind == InputKind::log_mel)  // a silent window's features, not raw zeros
         std::fill(zeros.begin(), zeros.end(), static_cast<float>(std::log(info.log_offset)));
     std::vector<float> out;
     std::vector<std::int64_t> shape{batch};
@@ -110,7 +110,7 @@ std::int64_t Model::prepare(const std::vector<std::int64_t>& item_shape, int bat
         }
         const auto sizes = y.sizes();
         const std::string got = shape_string(sizes);
-        if (info.output_kind == "clip") {
+        if (info.output_kind == OutputKind::clip) {
             if (sizes.size() != 2 || sizes[0] != batch || sizes[1] != n_labels)
                 throw Failure(ErrorCode::bad_model, info.path + ": output shape " + got + " does not match [" +
                                                         std::to_string(batch) + ", " + std::to_string(n_labels) +

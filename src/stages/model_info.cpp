@@ -2,9 +2,11 @@
 #include "model_info.h"
 
 #include <cmath>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "failure.h"
 
@@ -44,12 +46,30 @@ int get_int(const json& obj, const char* parent, const char* name, int lo, int h
     return static_cast<int>(get_number(obj, parent, name, lo, hi));
 }
 
-std::string get_choice(const json& obj, const char* parent, const char* name, std::initializer_list<const char*> allowed) {
+// The names of each kind in arpipe.json: read by get_choice, written by to_string. One table per enum.
+template <typename E>
+using Names = std::initializer_list<std::pair<E, const char*>>;
+constexpr Names<InputKind> kInputKinds = {{InputKind::log_mel, "log_mel"}, {InputKind::waveform, "waveform"}};
+constexpr Names<OutputKind> kOutputKinds = {{OutputKind::clip, "clip"}, {OutputKind::frames, "frames"}};
+constexpr Names<Activation> kActivations = {
+    {Activation::softmax, "softmax"}, {Activation::sigmoid, "sigmoid"}, {Activation::none, "none"}};
+constexpr Names<MelScale> kMelScales = {{MelScale::htk, "htk"}, {MelScale::slaney, "slaney"}};
+constexpr Names<MelNorm> kMelNorms = {{MelNorm::none, "none"}, {MelNorm::slaney, "slaney"}};
+
+template <typename E>
+std::string_view name_of(Names<E> names, E value) noexcept {
+    for (const auto& [v, name] : names)
+        if (v == value) return name;
+    return "?";
+}
+
+template <typename E>
+E get_choice(const json& obj, const char* parent, const char* name, Names<E> allowed) {
     const std::string s = get_string(obj, parent, name);
     std::string list;
-    for (const char* a : allowed) {
-        if (s == a) return s;
-        list += list.empty() ? a : std::string(", ") + a;
+    for (const auto& [value, text] : allowed) {
+        if (s == text) return value;
+        list += list.empty() ? text : std::string(", ") + text;
     }
     bad(std::string(parent) + name + " = \"" + s + "\" is not one of: " + list);
 }
@@ -61,6 +81,12 @@ const json& get_object(const json& obj, const char* name) {
 }
 
 }  // namespace
+
+std::string_view to_string(InputKind kind) noexcept { return name_of(kInputKinds, kind); }
+std::string_view to_string(OutputKind kind) noexcept { return name_of(kOutputKinds, kind); }
+std::string_view to_string(Activation activation) noexcept { return name_of(kActivations, activation); }
+std::string_view to_string(MelScale scale) noexcept { return name_of(kMelScales, scale); }
+std::string_view to_string(MelNorm norm) noexcept { return name_of(kMelNorms, norm); }
 
 ModelInfo parse_model_description(const std::string& json_text) {
     if (json_text.empty()) bad("the model has no arpipe.json extra file (see docs/model-contract.md)");
@@ -81,8 +107,8 @@ ModelInfo parse_model_description(const std::string& json_text) {
     m.sample_rate_hz = get_int(doc, "", "sample_rate_hz", 1000, 192000);
 
     const json& in = get_object(doc, "input");
-    m.input_kind = get_choice(in, "input.", "kind", {"log_mel", "waveform"});
-    if (m.input_kind == "log_mel") {
+    m.input_kind = get_choice(in, "input.", "kind", kInputKinds);
+    if (m.input_kind == InputKind::log_mel) {
         m.n_fft = get_int(in, "input.", "n_fft", 16, 65536);
         m.win_length = get_int(in, "input.", "win_length", 1, m.n_fft);
         m.hop_length = get_int(in, "input.", "hop_length", 1, 1 << 20);
@@ -90,8 +116,8 @@ ModelInfo parse_model_description(const std::string& json_text) {
         m.f_min_hz = get_number(in, "input.", "f_min_hz", 0.0, m.sample_rate_hz / 2.0);
         m.f_max_hz = get_number(in, "input.", "f_max_hz", m.f_min_hz, m.sample_rate_hz / 2.0);
         if (m.f_max_hz <= m.f_min_hz) bad("input.f_max_hz must be greater than input.f_min_hz");
-        m.mel_scale = get_choice(in, "input.", "mel_scale", {"htk", "slaney"});
-        m.mel_norm = get_choice(in, "input.", "mel_norm", {"none", "slaney"});
+        m.mel_scale = get_choice(in, "input.", "mel_scale", kMelScales);
+        m.mel_norm = get_choice(in, "input.", "mel_norm", kMelNorms);
         m.power = get_number(in, "input.", "power", 1.0, 2.0);
         if (m.power != 1.0 && m.power != 2.0) bad("input.power = " + std::to_string(m.power) + " is not 1 or 2");
         m.log_offset = get_number(in, "input.", "log_offset", 1e-30, 1e6);
@@ -103,13 +129,13 @@ ModelInfo parse_model_description(const std::string& json_text) {
     m.segment_samples = std::llround(m.segment_seconds * m.sample_rate_hz);
     m.hop_samples = std::llround(m.hop_seconds * m.sample_rate_hz);
     if (m.hop_samples < 1) bad("segment.hop_seconds is shorter than one sample");
-    if (m.input_kind == "log_mel" && m.segment_samples <= m.n_fft / 2)
+    if (m.input_kind == InputKind::log_mel && m.segment_samples <= m.n_fft / 2)
         bad("segment.seconds = " + std::to_string(m.segment_seconds) + " is shorter than half of input.n_fft");
 
     const json& out = get_object(doc, "output");
-    m.output_kind = get_choice(out, "output.", "kind", {"clip", "frames"});
-    if (m.output_kind == "frames") m.frame_hop_seconds = get_number(out, "output.", "frame_hop_seconds", 1e-5, m.segment_seconds);
-    m.activation = get_choice(out, "output.", "activation", {"softmax", "sigmoid", "none"});
+    m.output_kind = get_choice(out, "output.", "kind", kOutputKinds);
+    if (m.output_kind == OutputKind::frames) m.frame_hop_seconds = get_number(out, "output.", "frame_hop_seconds", 1e-5, m.segment_seconds);
+    m.activation = get_choice(out, "output.", "activation", kActivations);
 
     const json& labels = field(doc, "", "labels");
     if (!labels.is_array() || labels.empty() || labels.size() > 4096) bad("labels must be an array of 1 to 4096 strings");
@@ -132,8 +158,8 @@ LogMelParams log_mel_params(const ModelInfo& m) {
     p.n_mels = m.n_mels;
     p.f_min_hz = m.f_min_hz;
     p.f_max_hz = m.f_max_hz;
-    p.slaney_scale = m.mel_scale == "slaney";
-    p.slaney_norm = m.mel_norm == "slaney";
+    p.slaney_scale = m.mel_scale == MelScale::slaney;
+    p.slaney_norm = m.mel_norm == MelNorm::slaney;
     p.power = m.power;
     p.log_offset = m.log_offset;
     return p;

@@ -10,12 +10,6 @@
 
 namespace arpipe {
 
-Activation parse_activation(const std::string& name) {
-    if (name == "softmax") return Activation::softmax;
-    if (name == "sigmoid") return Activation::sigmoid;
-    return Activation::none;
-}
-
 void score_steps(float* scores, std::int64_t steps, std::int64_t labels, Activation activation, int top_k) {
     std::vector<int> order;
     for (std::int64_t s = 0; s < steps; ++s) {
@@ -129,7 +123,7 @@ void track_segment(const ModelInfo& info, std::int64_t steps, const SegmentInfo&
     const double H = static_cast<double>(info.hop_samples);
     const double start = static_cast<double>(seg.start_sample) / rate;
     const double audio_end = static_cast<double>(seg.start_sample + seg.valid_samples) / rate;
-    if (info.output_kind == "clip") {
+    if (info.output_kind == OutputKind::clip) {
         const double t0 = seg.index == 0 ? 0.0 : start + (S - H) / 2.0 / rate;
         double t1 = seg.last ? audio_end : start + (S + H) / 2.0 / rate;
         if (seg.last) t1 = std::min(t1, audio_end);

@@ -15,9 +15,6 @@
 
 namespace arpipe {
 
-enum class Activation { softmax, sigmoid, none };
-[[nodiscard]] Activation parse_activation(const std::string& name);
-
 /// In place over `steps` rows of `labels` raw outputs: applies the activation, then zeroes every score
 /// outside the row's `top_k` best (0 keeps all). Throws Failure(model_output) on NaN/Inf in the output.
 void score_steps(float* scores, std::int64_t steps, std::int64_t labels, Activation activation, int top_k);

@@ -9,7 +9,7 @@ PreparedModel PreparedModel::load(const std::string& path, int batch) {
     PreparedModel p;
     p.model = Model::load(path);
     const ModelInfo& info = p.model->info();
-    if (info.input_kind == "log_mel") {
+    if (info.input_kind == InputKind::log_mel) {
         p.logmel = std::make_unique<LogMel>(log_mel_params(info));
         const std::int64_t frames = p.logmel->frames(info.segment_samples);
         p.item_shape = {info.n_mels, frames};
@@ -24,7 +24,7 @@ PreparedModel PreparedModel::load(const std::string& path, int batch) {
     p.item_size = 1;
     for (const auto d : p.item_shape) p.item_size *= static_cast<std::size_t>(d);
     p.steps = p.model->prepare(p.item_shape, batch);
-    p.activation = parse_activation(info.activation);
+    p.activation = info.activation;
     return p;
 }
 

@@ -142,12 +142,11 @@ std::string_view to_string(ErrorCode code) noexcept {
     return "internal";
 }
 
-bool parse_output_format(std::string_view text, OutputFormat* out) {
-    if (text == "jsonl" || text == "json") *out = OutputFormat::jsonl;
-    else if (text == "csv") *out = OutputFormat::csv;
-    else if (text == "table") *out = OutputFormat::table;
-    else return false;
-    return true;
+ParseResult<OutputFormat> parse_output_format(std::string_view text) {
+    if (text == "jsonl" || text == "json") return {OutputFormat::jsonl, {}};
+    if (text == "csv") return {OutputFormat::csv, {}};
+    if (text == "table") return {OutputFormat::table, {}};
+    return {std::nullopt, "output format \"" + std::string(text) + "\" is not one of: jsonl, csv, table"};
 }
 
 std::unique_ptr<Sink> make_writer(OutputFormat format, std::ostream& out) {

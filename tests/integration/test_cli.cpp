@@ -64,6 +64,38 @@ TEST_SUITE("cli") {
         CHECK(recs.back()["code"] == "unsupported_format");
     }
 
+    TEST_CASE("flag ranges are the library's: out of range exits 2 at parse time and --help shows the range") {
+        TempDir dir;
+        testing::write_audio(dir.file("a.wav"), testing::noise(1.0, 16000, 0.3f), 16000);
+        const std::string tail = " " + model_flag("loudness_clip.pt") + " " + dir.file("a.wav");
+        // --threshold 0 used to pass the CLI and fail only in Config::validate().
+        const Ran zero = arpipe_cli("run --threshold 0" + tail, dir);
+        CHECK(zero.code == 2);
+        CHECK(zero.err.find("0 is not in (0, 1]") != std::string::npos);
+        CHECK(zero.out.empty());
+        for (const char* bad : {"--batch 0", "-j 1025", "--tokens -1", "--chunk-seconds 0.5", "--top-k 5000",
+                                "--min-gap -1", "--min-event 3601", "--threshold nan", "--batch x"}) {
+            CAPTURE(bad);
+            const Ran r = arpipe_cli(std::string("run ") + bad + tail, dir);
+            CHECK(r.code == 2);
+            CHECK(r.out.empty());
+        }
+        CHECK(arpipe_cli("run -q --threshold 1 --batch 1024 --chunk-seconds 1" + tail, dir).code == 0);
+        // A rule between two settings is Config::validate()'s, reached through Engine::load.
+        const Ran off = arpipe_cli("run --threshold 0.5 --off-threshold 0.7" + tail, dir);
+        CHECK(off.code == 2);
+        CHECK(off.err.find("post.off_threshold = 0.7") != std::string::npos);
+        const Ran fmt = arpipe_cli("run -f xml" + tail, dir);
+        CHECK(fmt.code == 2);
+        CHECK(fmt.err.find("output format \"xml\" is not one of: jsonl, csv, table") != std::string::npos);
+        const Ran raw = arpipe_cli("run --raw-format s16le:10:1" + tail, dir);
+        CHECK(raw.code == 2);
+        CHECK(raw.err.find("raw_format.sample_rate_hz = 10 is not in [1000, 768000]") != std::string::npos);
+        const Ran help = arpipe_cli("run --help", dir);
+        CHECK(help.out.find("(0, 1]") != std::string::npos);
+        CHECK(help.out.find("[1, 1024]") != std::string::npos);
+    }
+
     TEST_CASE("a model that cannot load exits 2 and says why") {
         TempDir dir;
         const Ran r = arpipe_cli("run " + model_flag("no_description.pt") + " " + dir.file("x.wav"), dir);

@@ -50,10 +50,10 @@ TEST_SUITE("engine") {
     TEST_CASE("a bad config is refused before the model loads") {
         arpipe::Config c;
         c.model_path = "/nonexistent";
-        c.threads.batch = 0;
+        c.parallel.batch = 0;
         const auto r = arpipe::Engine::load(c);
         CHECK(r.code == ErrorCode::bad_config);
-        CHECK(r.error == "threads.batch = 0 is not in [1, 1024]");
+        CHECK(r.error == "parallel.batch = 0 is not in [1, 1024]");
     }
 
     TEST_CASE("a clip model finds the loud stretch of a file") {

@@ -32,7 +32,7 @@ std::string run_jsonl(const arpipe::Engine& engine, const std::vector<arpipe::In
     std::ostringstream os;
     auto writer = arpipe::make_writer(arpipe::OutputFormat::jsonl, os);
     arpipe::RunOptions opt;
-    opt.threads = arpipe::ThreadConfig{threads, tokens, batch};
+    opt.parallel = arpipe::ParallelConfig{threads, tokens, batch};
     [[maybe_unused]] const auto stats = engine.run(in, *writer, opt);
     return os.str();
 }
@@ -87,11 +87,18 @@ TEST_SUITE("pipeline properties") {
             CAPTURE(tokens);
             testing::CollectSink sink;
             arpipe::RunOptions opt;
-            opt.threads = arpipe::ThreadConfig{4, tokens, 1};
+            opt.parallel = arpipe::ParallelConfig{4, tokens, 1};
+            arpipe::RunDiagnostics diag;
+            diag.max_serial_concurrency = 99;  // the run resets what it is given
+            opt.diagnostics = &diag;
             const auto stats = engine->run(in, sink, opt);
             CHECK(stats.max_live_tokens >= 1);
             CHECK(stats.max_live_tokens <= tokens);
-            CHECK(stats.max_serial_concurrency == 1);
+            CHECK(diag.max_serial_concurrency == 1);
+            // One entry per token that carried segments; every segment went through some token.
+            CHECK(!diag.token_seconds_infer.empty());
+            CHECK(diag.token_seconds_infer.size() == diag.token_seconds_features.size());
+            CHECK(static_cast<std::int64_t>(diag.token_seconds_infer.size()) <= stats.tokens);
             CHECK(stats.files_ok == in.size());
         }
     }
@@ -230,7 +237,7 @@ TEST_SUITE("pipeline properties") {
             CAPTURE(threads);
             testing::CollectSink sink;
             arpipe::RunOptions opt;
-            opt.threads = arpipe::ThreadConfig{threads, 0, 2};
+            opt.parallel = arpipe::ParallelConfig{threads, 0, 2};
             const auto stats = engine->run(in, sink, opt);
             REQUIRE(sink.errors.size() == 1);
             CHECK(sink.errors[0].file_index == 0);
@@ -251,7 +258,7 @@ TEST_SUITE("pipeline properties") {
         for (int threads : {1, 2}) {
             testing::CollectSink sink;
             arpipe::RunOptions opt;
-            opt.threads = arpipe::ThreadConfig{threads, 0, 1};
+            opt.parallel = arpipe::ParallelConfig{threads, 0, 1};
             engine->run({arpipe::Input::file(path)}, sink, opt);
             REQUIRE(sink.summaries.size() == 1);
             CHECK(sink.errors.empty());

@@ -125,7 +125,7 @@ TEST_SUITE("samples") {
         const std::int64_t frames = mel.frames(info.segment_samples);
         REQUIRE(model->prepare({info.n_mels, frames}, 1) == 1);
         const auto n_labels = static_cast<std::int64_t>(info.labels.size());
-        const arpipe::Activation activation = arpipe::parse_activation(info.activation);
+        const arpipe::Activation activation = info.activation;
         std::size_t windows = 0;
         double max_diff = 0;
         for (const auto& [path, rows] : golden["files"].items()) {

@@ -60,9 +60,13 @@ TEST_SUITE("tsan") {
         for (int rep = 0; rep < 3; ++rep) {
             std::ostringstream os;
             auto w = arpipe::make_writer(arpipe::OutputFormat::jsonl, os);
-            const auto stats = loaded.engine->run(in, *w);
+            arpipe::RunDiagnostics diag;
+            arpipe::RunOptions options;
+            options.diagnostics = &diag;
+            const auto stats = loaded.engine->run(in, *w, options);
             CHECK(stats.max_live_tokens <= 2);
-            CHECK(stats.max_serial_concurrency == 1);
+            CHECK(diag.max_serial_concurrency == 1);
+            CHECK(static_cast<std::int64_t>(diag.token_seconds_infer.size()) <= stats.tokens);
             CHECK(stats.files_failed == 1);
             if (rep == 0) first = os.str();
             CHECK(os.str() == first);

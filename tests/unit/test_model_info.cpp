@@ -36,8 +36,33 @@ TEST_SUITE("model description") {
         CHECK(m.segment_samples == 16000);
         CHECK(m.hop_samples == 8000);
         CHECK(m.labels == std::vector<std::string>{"a", "b"});
-        CHECK(m.input_kind == "log_mel");
+        CHECK(m.input_kind == arpipe::InputKind::log_mel);
+        CHECK(m.mel_scale == arpipe::MelScale::htk);
+        CHECK(m.mel_norm == arpipe::MelNorm::none);
+        CHECK(m.output_kind == arpipe::OutputKind::clip);
+        CHECK(m.activation == arpipe::Activation::softmax);
         CHECK(m.n_mels == 64);
+    }
+
+    TEST_CASE("kinds are parsed once into enums whose names are those of arpipe.json") {
+        auto j = valid();
+        j["input"]["mel_scale"] = "slaney";
+        j["input"]["mel_norm"] = "slaney";
+        j["output"] = {{"kind", "frames"}, {"activation", "sigmoid"}, {"frame_hop_seconds", 0.01}};
+        const arpipe::ModelInfo m = arpipe::parse_model_description(j.dump());
+        CHECK(m.output_kind == arpipe::OutputKind::frames);
+        CHECK(m.activation == arpipe::Activation::sigmoid);
+        CHECK(m.mel_scale == arpipe::MelScale::slaney);
+        CHECK(m.mel_norm == arpipe::MelNorm::slaney);
+        CHECK(arpipe::to_string(m.output_kind) == "frames");
+        CHECK(arpipe::to_string(m.activation) == "sigmoid");
+        CHECK(arpipe::to_string(m.input_kind) == "log_mel");
+        CHECK(arpipe::to_string(arpipe::InputKind::waveform) == "waveform");
+        CHECK(arpipe::to_string(m.mel_scale) == "slaney");
+        CHECK(arpipe::to_string(arpipe::MelNorm::none) == "none");
+        CHECK(arpipe::to_string(arpipe::Activation::none) == "none");
+        j["output"]["activation"] = "relu";
+        CHECK(error_of(j) == "arpipe.json: output.activation = \"relu\" is not one of: softmax, sigmoid, none");
     }
 
     TEST_CASE("a missing description points to the contract") {
@@ -89,6 +114,6 @@ TEST_SUITE("model description") {
         auto j = valid();
         j["input"] = {{"kind", "waveform"}};
         const arpipe::ModelInfo m = arpipe::parse_model_description(j.dump());
-        CHECK(m.input_kind == "waveform");
+        CHECK(m.input_kind == arpipe::InputKind::waveform);
     }
 }

@@ -58,9 +58,12 @@ TEST_SUITE("writers") {
     }
 
     TEST_CASE("format names parse") {
-        arpipe::OutputFormat f{};
-        CHECK(arpipe::parse_output_format("table", &f));
-        CHECK(f == arpipe::OutputFormat::table);
-        CHECK_FALSE(arpipe::parse_output_format("xml", &f));
+        const auto table = arpipe::parse_output_format("table");
+        REQUIRE(table);
+        CHECK(*table.value == arpipe::OutputFormat::table);
+        CHECK(*arpipe::parse_output_format("json").value == arpipe::OutputFormat::jsonl);
+        const auto xml = arpipe::parse_output_format("xml");
+        CHECK_FALSE(xml);
+        CHECK(xml.error == "output format \"xml\" is not one of: jsonl, csv, table");
     }
 }
