@@ -3,38 +3,18 @@
 
 #include <dirent.h>
 #include <sched.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <string>
 
+#include "arpipe/engine.h"
+
 namespace arpipe::bench {
-namespace {
+double peak_rss_mib() { return memory_stats().peak_rss_mb; }
 
-double status_field_mib(const char* key) {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    const std::string prefix = std::string(key) + ":";
-    while (std::getline(in, line)) {
-        if (line.rfind(prefix, 0) == 0) return std::stod(line.substr(prefix.size())) / 1024.0;  // kB
-    }
-    return 0.0;
-}
-
-}  // namespace
-
-double process_cpu_seconds() {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
-
-double peak_rss_mib() { return status_field_mib("VmHWM"); }
-
-double current_rss_mib() { return status_field_mib("VmRSS"); }
+double current_rss_mib() { return memory_stats().rss_mb; }
 
 int thread_count() {
     DIR* d = opendir("/proc/self/task");

@@ -9,12 +9,11 @@
 #include <thread>
 #include <vector>
 
+#include "pipeline/host.h"  // process_cpu_seconds
+
 namespace arpipe::bench {
 
-/// User + system CPU seconds of this process so far (all threads).
-[[nodiscard]] double process_cpu_seconds();
-
-/// Peak resident set size of this process (VmHWM) in MiB; 0 if /proc cannot be read.
+/// Peak resident set size of this process (VmHWM) in MiB (arpipe::memory_stats); 0 if /proc cannot be read.
 [[nodiscard]] double peak_rss_mib();
 
 /// Current resident set size (VmRSS) in MiB; 0 if /proc cannot be read.

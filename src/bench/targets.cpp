@@ -1,6 +1,8 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 #include "bench/targets.h"
 
+#include "pipeline/host.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -140,21 +142,6 @@ const std::vector<std::string>& target_names() {
     return names;
 }
 
-std::string default_targets_path() {
-    std::vector<fs::path> candidates;
-    // Relative to this program: <prefix>/bin/arpipe-bench -> <prefix>/share/arpipe/bench.
-    std::error_code ec;
-    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    if (!ec) candidates.push_back(exe.parent_path() / "../share/arpipe/bench/targets.json");
-#ifdef ARPIPE_INSTALL_DATADIR
-    candidates.emplace_back(ARPIPE_INSTALL_DATADIR "/bench/targets.json");
-#endif
-#ifdef ARPIPE_SOURCE_DATADIR
-    candidates.emplace_back(ARPIPE_SOURCE_DATADIR "/bench/targets.json");
-#endif
-    for (const auto& c : candidates)
-        if (fs::is_regular_file(c, ec)) return fs::weakly_canonical(c, ec).string();
-    return candidates.empty() ? std::string("targets.json") : candidates.back().string();
-}
+std::string default_targets_path() { return find_data_file("bench/targets.json"); }
 
 }  // namespace arpipe::bench

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "arpipe/engine.h"
+#include "host.h"
 
 namespace arpipe {
 namespace {
@@ -77,27 +78,32 @@ std::vector<Input> expand_paths(const std::vector<std::string>& paths) {
     return out;
 }
 
-std::string default_model_path() {
-    if (const char* env = std::getenv("ARPIPE_MODEL"); env != nullptr && *env != '\0') return env;
+std::string find_data_file(const std::string& relative) {
     std::vector<fs::path> candidates;
-    // Relative to this library: <prefix>/lib[/<triplet>]/libarpipe.so -> <prefix>/share/arpipe/models.
+    // Relative to the binary holding this function: <prefix>/lib[/<triplet>]/libarpipe.so or
+    // <prefix>/bin/<program> -> <prefix>/share/arpipe.
     Dl_info info{};
-    if (dladdr(reinterpret_cast<void*>(&default_model_path), &info) != 0 && info.dli_fname != nullptr) {
-        const fs::path lib_dir = fs::path(info.dli_fname).parent_path();
-        candidates.push_back(lib_dir / "../share/arpipe/models/tagger.pt");
-        candidates.push_back(lib_dir / "../../share/arpipe/models/tagger.pt");
+    if (dladdr(reinterpret_cast<void*>(&find_data_file), &info) != 0 && info.dli_fname != nullptr) {
+        const fs::path dir = fs::path(info.dli_fname).parent_path();
+        candidates.push_back(dir / "../share/arpipe" / relative);
+        candidates.push_back(dir / "../../share/arpipe" / relative);
     }
 #ifdef ARPIPE_INSTALL_DATADIR
-    candidates.emplace_back(ARPIPE_INSTALL_DATADIR "/models/tagger.pt");
+    candidates.push_back(fs::path(ARPIPE_INSTALL_DATADIR) / relative);
 #endif
 #ifdef ARPIPE_SOURCE_DATADIR
-    candidates.emplace_back(ARPIPE_SOURCE_DATADIR "/models/tagger.pt");
+    candidates.push_back(fs::path(ARPIPE_SOURCE_DATADIR) / relative);
 #endif
     for (const auto& c : candidates) {
         std::error_code ec;
         if (fs::is_regular_file(c, ec)) return fs::weakly_canonical(c, ec).string();
     }
-    return candidates.empty() ? std::string("tagger.pt") : candidates.back().string();
+    return candidates.empty() ? relative : candidates.back().string();
+}
+
+std::string default_model_path() {
+    if (const char* env = std::getenv("ARPIPE_MODEL"); env != nullptr && *env != '\0') return env;
+    return find_data_file("models/tagger.pt");
 }
 
 }  // namespace arpipe

@@ -3,12 +3,14 @@
 // Memory figures for --memory-report and hosts: the kernel's view from /proc/self/status, and jemalloc's
 // when the process runs on it (looked up with dlsym, so the library does not link jemalloc itself).
 #include <dlfcn.h>
+#include <sys/resource.h>
 
 #include <cstdint>
 #include <fstream>
 #include <string>
 
 #include "arpipe/engine.h"
+#include "host.h"
 
 namespace arpipe {
 namespace {
@@ -55,6 +57,13 @@ MemoryStats memory_stats() {
         }
     }
     return m;
+}
+
+double process_cpu_seconds() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
 }  // namespace arpipe

@@ -12,7 +12,6 @@
 // worker as it enters. In the library, this file alone creates threads (through TBB); the lab, arpipe-bench
 // (src/bench), makes its own worker processes and threads (docs/architecture.md, "Where threads live").
 #include <spdlog/logger.h>
-#include <sys/resource.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/global_control.h>
 #include <tbb/parallel_pipeline.h>
@@ -26,6 +25,7 @@
 #include <thread>
 
 #include "engine_impl.h"
+#include "host.h"
 #include "stages/decode.h"
 #include "stages/failure.h"
 #include "stages/segment.h"
@@ -37,13 +37,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-double cpu_seconds_now() {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
 
 // ThreadSanitizer cannot see the synchronisation inside libtbb (Debian's build is not instrumented), so
 // under TSan every filter body enters and leaves through one acq_rel read-modify-write on this atomic: that
@@ -59,6 +52,15 @@ struct TsanHandoff {
 #else
 struct TsanHandoff {};
 #endif
+
+/// A filter body that enters and leaves through TsanHandoff (a plain call outside TSan builds).
+template <typename Body>
+auto handing_off(Body body) {
+    return [body](auto&&... args) {
+        [[maybe_unused]] TsanHandoff h;
+        return body(std::forward<decltype(args)>(args)...);
+    };
+}
 
 /// Pins LibTorch's intra-op pool to one thread on every worker that joins the arena.
 class TorchPinObserver final : public tbb::task_scheduler_observer {
@@ -395,7 +397,7 @@ public:
         stats_.audio_seconds = audio_before_file_;
         stats_.cancelled = cancelled_;
         stats_.wall_seconds = seconds_since(start_);
-        stats_.cpu_seconds = cpu_seconds_now() - cpu_start_;
+        stats_.cpu_seconds = process_cpu_seconds() - cpu_start_;
         return std::move(stats_);
     }
 
@@ -574,7 +576,7 @@ private:
 
     RunStats stats_;
     const Clock::time_point start_ = Clock::now();
-    const double cpu_start_ = cpu_seconds_now();
+    const double cpu_start_ = process_cpu_seconds();
 };
 
 }  // namespace
@@ -591,34 +593,14 @@ RunStats run_pipeline(const Engine::Impl& engine, const std::vector<Input>& inpu
 
     auto body = [&] {
         pin_torch_threads();  // the calling thread works in the arena too
+        constexpr auto serial = tbb::filter_mode::serial_in_order;
+        constexpr auto parallel = tbb::filter_mode::parallel;
         const auto chain =
-            tbb::make_filter<void, TokenRef>(tbb::filter_mode::serial_in_order,
-                                             [&](tbb::flow_control& fc) {
-                                                 [[maybe_unused]] TsanHandoff h;
-                                                 return TokenRef(run.produce(fc));
-                                             }) &
-                tbb::make_filter<TokenRef, TokenRef>(tbb::filter_mode::parallel,
-                                                     [&](TokenRef t) {
-                                                         [[maybe_unused]] TsanHandoff h;
-                                                         run.decode(*t);
-                                                         return t;
-                                                     }) &
-                tbb::make_filter<TokenRef, TokenRef>(tbb::filter_mode::parallel,
-                                                     [&](TokenRef t) {
-                                                         [[maybe_unused]] TsanHandoff h;
-                                                         run.features(*t);
-                                                         return t;
-                                                     }) &
-                tbb::make_filter<TokenRef, TokenRef>(tbb::filter_mode::parallel,
-                                                     [&](TokenRef t) {
-                                                         [[maybe_unused]] TsanHandoff h;
-                                                         run.infer(*t);
-                                                         return t;
-                                                     }) &
-                tbb::make_filter<TokenRef, void>(tbb::filter_mode::serial_in_order, [&](TokenRef t) {
-                    [[maybe_unused]] TsanHandoff h;
-                    run.consume(t.take());
-                });
+            tbb::make_filter<void, TokenRef>(serial, handing_off([&](tbb::flow_control& fc) { return TokenRef(run.produce(fc)); })) &
+            tbb::make_filter<TokenRef, TokenRef>(parallel, handing_off([&](TokenRef t) { run.decode(*t); return t; })) &
+            tbb::make_filter<TokenRef, TokenRef>(parallel, handing_off([&](TokenRef t) { run.features(*t); return t; })) &
+            tbb::make_filter<TokenRef, TokenRef>(parallel, handing_off([&](TokenRef t) { run.infer(*t); return t; })) &
+            tbb::make_filter<TokenRef, void>(serial, handing_off([&](TokenRef t) { run.consume(t.take()); }));
         { [[maybe_unused]] TsanHandoff before_run; }
         tbb::parallel_pipeline(static_cast<std::size_t>(tokens), chain);
         { [[maybe_unused]] TsanHandoff after_run; }

@@ -51,7 +51,7 @@ TEST_SUITE("tsan") {
         testing::TempDir dir;
         arpipe::Config c;
         c.model_path = description_file(dir);
-        c.threads = {4, 2, 1};
+        c.parallel = {4, 2, 1};
         c.decode.chunk_seconds = 1.0;
         auto loaded = arpipe::Engine::load(c);
         REQUIRE_MESSAGE(loaded.engine, loaded.error);
@@ -78,7 +78,7 @@ TEST_SUITE("tsan") {
         testing::TempDir dir;
         arpipe::Config c;
         c.model_path = description_file(dir);
-        c.threads = {2, 3, 2};
+        c.parallel = {2, 3, 2};
         auto loaded = arpipe::Engine::load(c);
         REQUIRE(loaded.engine);
         const auto in = inputs(dir);
