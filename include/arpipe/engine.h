@@ -144,7 +144,9 @@ public:
     Engine& operator=(const Engine&) = delete;
 
     /// Processes `inputs` through the pipeline, streaming records to `sink`. Every input ends in exactly one
-    /// `on_summary` or `on_error`. Safe to call concurrently on one engine.
+    /// `on_summary` or `on_error`. Safe to call concurrently on one engine. Throws std::invalid_argument, before
+    /// any record, when `options.parallel` is out of range (the message names the field, as validate() does);
+    /// an exception thrown by the sink ends the run and propagates.
     ARPIPE_API RunStats run(const std::vector<Input>& inputs, Sink& sink, const RunOptions& options = {}) const;
 
     /// Convenience: one file, results collected in memory.

@@ -57,6 +57,9 @@ struct Event {
     double end_seconds = 0;
     float score = 0;           ///< mean score over the event's steps
     float peak = 0;            ///< highest score over the event's steps
+    /// The run was cancelled inside this input while the event was still open (or could still have merged
+    /// with a later one): it ends where the analysed audio stops, not where the sound did.
+    bool cut = false;
 };
 
 /// The terminal record of an input that was processed to its end.

@@ -2,23 +2,28 @@
 //
 // The `arpipe` command: parse flags -> Config -> Engine -> writer. Nothing here knows about threads,
 // tensors or DSP.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <tuple>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "arpipe/engine.h"
 #include "arpipe/version.h"
+#include "output.h"
 #include "progress.h"
 
 #ifdef ARPIPE_WITH_JEMALLOC
@@ -36,26 +41,56 @@ namespace {
 constexpr int kExitOk = 0;           // every input processed
 constexpr int kExitSomeFailed = 1;   // at least one input got an error record
 constexpr int kExitUsage = 2;        // bad flags, bad config, or the model could not be loaded
-constexpr int kExitOutput = 3;       // the output file could not be written
-constexpr int kExitInterrupted = 130;  // SIGINT/SIGTERM: stopped early, completed records were kept
+constexpr int kExitOutput = 3;       // the records could not all be written (or the reader closed the pipe)
+constexpr int kExitInterrupted = 130;  // SIGINT/SIGTERM/SIGHUP: stopped early, completed records were kept
 
-std::atomic<bool> g_stop{false};
+std::atomic<bool> g_stop{false};     // the run's cancel flag: a signal, or the output failing
+std::atomic<bool> g_signalled{false};
 
 extern "C" void on_signal(int) {
-    if (g_stop.exchange(true)) _exit(kExitInterrupted);  // a second signal: leave at once
+    if (g_signalled.exchange(true)) {  // a second signal: leave at once, leaving no temporary file
+        arpipe::cli::remove_temporary_output_now();
+        _exit(kExitInterrupted);
+    }
+    g_stop.store(true);
 }
 
 void install_signal_handlers() {
     struct sigaction sa {};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
 }
 
 const char* kExitCodesHelp =
-    "Exit codes: 0 all inputs processed; 1 some inputs failed (each has an error record); "
-    "2 usage, config or model error; 3 the output could not be written; 130 interrupted (SIGINT/SIGTERM).";
+    "Exit codes: 0 all inputs processed; 1 some inputs failed (each has an error record), or there was nothing "
+    "to process; 2 usage, config or model error; 3 the records could not all be written (a message says why; a "
+    "reader that closes the pipe early ends the run quietly with 3); 130 interrupted (SIGINT/SIGTERM/SIGHUP).";
+
+/// Forwards records to the writer and stops the run as soon as the output fails: after a write error no
+/// later record could be delivered, so analysing more audio would only lose it.
+class WatchedWriter final : public arpipe::Sink {
+public:
+    WatchedWriter(arpipe::Sink& writer, const arpipe::cli::Output& output) : writer_(writer), output_(output) {}
+    void on_event(const arpipe::Event& e) override { writer_.on_event(e); }
+    void on_summary(const arpipe::FileSummary& s) override {
+        writer_.on_summary(s);  // the writers flush after each terminal record
+        check();
+    }
+    void on_error(const arpipe::FileError& e) override {
+        writer_.on_error(e);
+        check();
+    }
+    void on_progress(const arpipe::Progress& p) override { writer_.on_progress(p); }
+    void on_finish() override { writer_.on_finish(); }
+
+private:
+    void check() {
+        if (output_.error() != 0) g_stop.store(true);
+    }
+    arpipe::Sink& writer_;
+    const arpipe::cli::Output& output_;
+};
 
 /// What `arpipe run` was asked to do. Engine settings are bound straight to `config`; the rest is the CLI's.
 struct RunFlags {
@@ -148,31 +183,41 @@ int cmd_run(RunFlags& f) {
         return kExitUsage;
     }
     const std::vector<arpipe::Input> inputs = arpipe::expand_paths(paths);
+    if (inputs.empty()) {
+        logger->warn("nothing to process: the inputs hold no audio files");
+        return kExitSomeFailed;
+    }
 
-    // --out: write to a temporary file beside the target, rename when the run has ended. A target that
-    // exists and is not a regular file (/dev/null, a FIFO, a terminal) is written directly: renaming over
-    // it would replace the device or pipe with a file.
-    std::ofstream file;
-    std::string tmp;
-    if (!f.out.empty()) {
-        std::error_code ec;
-        const bool special = std::filesystem::exists(f.out, ec) && !std::filesystem::is_regular_file(f.out, ec);
-        tmp = special ? f.out : f.out + ".tmp." + std::to_string(::getpid());
-        file.open(tmp, std::ios::out | std::ios::trunc);
-        if (!file) {
-            logger->error("cannot write {}", tmp);
+    // Refuse outputs that would overwrite an input or each other, before anything is written.
+    std::vector<std::string> input_names = paths;
+    for (const arpipe::Input& in : inputs) input_names.push_back(in.name);
+    for (const auto& [flag, path, other] : {std::tuple{"--out", f.out, f.memory_csv}, std::tuple{"--memory-csv", f.memory_csv, f.out}}) {
+        if (std::string why = arpipe::cli::check_output_path(flag, path, input_names, other); !why.empty()) {
+            logger->error("{}", why);
+            return kExitUsage;
+        }
+    }
+
+    std::unique_ptr<arpipe::cli::Output> output;
+    if (f.out.empty()) {
+        output = arpipe::cli::Output::to_stdout();
+    } else {
+        std::string why;
+        output = arpipe::cli::Output::to_file(f.out, &why);
+        if (!output) {
+            logger->error("{}", why);
             return kExitOutput;
         }
     }
-    std::ostream& out = f.out.empty() ? std::cout : file;
-    auto writer = arpipe::make_writer(f.format, out);
-    arpipe::cli::ProgressSink progress(*writer, !f.quiet && isatty(STDERR_FILENO) != 0);
+    auto writer = arpipe::make_writer(f.format, output->stream());
+    WatchedWriter watched(*writer, *output);
+    arpipe::cli::ProgressSink progress(watched, !f.quiet && isatty(STDERR_FILENO) != 0);
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> csv(nullptr, &std::fclose);
     std::optional<arpipe::cli::MemorySampler> sampler;
     if (!f.memory_csv.empty()) {
         csv.reset(std::fopen(f.memory_csv.c_str(), "w"));
         if (!csv) {
-            logger->error("cannot write {}", f.memory_csv);
+            logger->error("cannot write {}: {}", f.memory_csv, std::strerror(errno));
             return kExitOutput;
         }
         sampler.emplace(progress, csv.get(), f.memory_interval_ms);
@@ -183,15 +228,11 @@ int cmd_run(RunFlags& f) {
     arpipe::RunOptions options;
     options.cancel = &g_stop;
     const arpipe::RunStats stats = loaded.engine->run(inputs, sink, options);
-    out.flush();
 
-    if (!f.out.empty()) {
-        file.close();
-        std::error_code ec;
-        if (!file || (tmp != f.out && (std::filesystem::rename(tmp, f.out, ec), ec))) {
-            logger->error("cannot write {}: {}", f.out, ec ? ec.message() : "write failed");
-            return kExitOutput;
-        }
+    if (std::string why = output->commit(); !why.empty()) {
+        // A reader that closed the pipe (`| head`) wanted no more: stop quietly. Anything else is an error.
+        if (!output->reader_gone()) logger->error("cannot write {}: {}", output->name(), why);
+        return kExitOutput;
     }
     if (!f.quiet) {
         const double speed = stats.wall_seconds > 0 ? stats.audio_seconds / stats.wall_seconds : 0.0;
@@ -266,6 +307,19 @@ static int exit_now(int code) {
 }
 
 int main(int argc, char** argv) {
+    // Writes to a closed pipe fail with EPIPE instead of killing the process, so the run can end on its own
+    // terms (Output::reader_gone).
+    std::signal(SIGPIPE, SIG_IGN);
+    // A standard descriptor the caller closed (`>&-`) is held by /dev/null opened read-only, so that no file
+    // the run opens can take its number and receive records; writes to it then fail (EBADF) and are reported.
+    for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) {
+        if (::fcntl(fd, F_GETFD) != -1) continue;
+        const int held = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (held >= 0 && held != fd) {
+            ::dup2(held, fd);
+            ::close(held);
+        }
+    }
     CLI::App app{"arpipe: audio files to timestamped tags with a TorchScript model.\n"
                  "Decode -> features -> inference -> events, in one TBB pipeline.",
                  "arpipe"};

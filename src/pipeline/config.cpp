@@ -1,4 +1,5 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
+#include <cmath>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -78,6 +79,8 @@ std::string Config::validate() const {
         // !contains also catches NaN.
         if (value && !s.range.contains(*value)) return out_of_range(s.range.field, *value, s.range.text());
     }
+    if (std::isnan(post.off_threshold))
+        return "post.off_threshold = nan is not a number (use a value in [0, post.threshold], or < 0 for automatic)";
     if (post.off_threshold >= 0.0f && post.off_threshold > post.threshold)
         return out_of_range("post.off_threshold", post.off_threshold, "[0, post.threshold] (or < 0 for automatic)");
     return {};

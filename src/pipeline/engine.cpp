@@ -11,6 +11,7 @@
 
 #include <fstream>
 #include <mutex>
+#include <stdexcept>
 
 #include "engine_impl.h"
 #include "stages/failure.h"
@@ -139,6 +140,12 @@ LoadResult Engine::load(const Config& config) {
 }
 
 RunStats Engine::run(const std::vector<Input>& inputs, Sink& sink, const RunOptions& options) const {
+    if (options.parallel) {
+        // The per-run override gets the same checks as the engine's own settings.
+        Config probe;
+        probe.parallel = *options.parallel;
+        if (std::string why = probe.validate(); !why.empty()) throw std::invalid_argument("RunOptions: " + why);
+    }
     return run_pipeline(*impl_, inputs, sink, options);
 }
 

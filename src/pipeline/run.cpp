@@ -354,6 +354,14 @@ public:
                 for (int i = 0; i < tok->count; ++i) push_segment(*tok, i);
             }
             if (tok->failed) {
+                if (tok->error_code == ErrorCode::cancelled && file_segments_ > 0) {
+                    // Cancelled inside this input: what was analysed keeps its events. Those still open are
+                    // closed at the last analysed step and marked as cut; the analysed audio counts.
+                    std::vector<TrackedEvent> ready;
+                    tracker_.finish(ready);
+                    emit(ready, true);
+                    audio_before_file_ += analysed_seconds();
+                }
                 ++stats_.files_failed;
                 out_closed_ = true;
                 FileError err{tok->file_index, inputs_[tok->file_index].name, tok->error_code, tok->error_message};
@@ -372,9 +380,7 @@ public:
                 audio_before_file_ += tok->source_seconds;
             }
         }
-        progress_.audio_seconds_done =
-            out_closed_ ? audio_before_file_
-                        : audio_before_file_ + static_cast<double>(file_segments_ * info_.hop_samples) / info_.sample_rate_hz;
+        progress_.audio_seconds_done = out_closed_ ? audio_before_file_ : audio_before_file_ + analysed_seconds();
         progress_.wall_seconds = seconds_since(start_);
         progress_.file_index = tok->file_index;
         progress_.file_segments_done = file_segments_;
@@ -533,10 +539,16 @@ private:
         emit(ready_);
     }
 
-    void emit(const std::vector<TrackedEvent>& ready) {
+    /// Audio of the open input analysed so far: one hop per window written.
+    [[nodiscard]] double analysed_seconds() const {
+        return static_cast<double>(file_segments_ * info_.hop_samples) / info_.sample_rate_hz;
+    }
+
+    void emit(const std::vector<TrackedEvent>& ready, bool cut = false) {
         for (const TrackedEvent& t : ready) {
             Event ev{out_file_, inputs_[out_file_].name, info_.labels[static_cast<std::size_t>(t.label)], t.label,
-                     t.start,   t.end,                   t.score,                                        t.peak};
+                     t.start,   t.end,                   t.score,                                        t.peak,
+                     cut};
             ++file_events_;
             sink_.on_event(ev);
         }

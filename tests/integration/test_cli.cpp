@@ -7,6 +7,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <thread>
 #include <cstdio>
@@ -184,8 +186,8 @@ TEST_SUITE("cli") {
         return r;
     }
 
-    TEST_CASE("SIGINT or SIGTERM stops the run, keeps complete records, lists what was not processed and exits 130") {
-        for (int sig : {SIGINT, SIGTERM}) {
+    TEST_CASE("SIGINT, SIGTERM or SIGHUP stops the run, keeps complete records, lists what was not processed and exits 130") {
+        for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
             CAPTURE(sig);
             TempDir dir;
             const Interrupted r = interrupt_run(dir, {sig});
@@ -236,5 +238,91 @@ TEST_SUITE("cli") {
         struct stat st {};
         REQUIRE(::stat(fifo.c_str(), &st) == 0);
         CHECK(S_ISFIFO(st.st_mode));
+    }
+}
+
+TEST_SUITE("cli") {
+    /// Runs `command` with bash; returns the exit status of its first pipeline element (PIPESTATUS[0]).
+    int bash_status(const TempDir& dir, const std::string& command) {
+        const std::string script = dir.file("cmd.sh");
+        testing::write_text(script, "set -o pipefail\n" + command + "\necho ${PIPESTATUS[0]} >" + dir.file("status.txt") + "\n");
+        const int rc = std::system(("bash " + script).c_str());
+        REQUIRE(WIFEXITED(rc));
+        return std::stoi(testing::read_text(dir.file("status.txt")));
+    }
+
+    TEST_CASE("standard output that fails ends with exit 3 and a message; a reader that leaves ends it quietly") {
+        TempDir dir;
+        testing::write_audio(dir.file("good.wav"), testing::noise(1.0, 16000, 0.3f), 16000);
+        const std::string run = std::string(ARPIPE_CLI_PATH) + " run -q " + model_flag("loudness_clip.pt") + " ";
+        const std::string err = dir.file("err.txt");
+        // A full device: every record would be lost.
+        CHECK(bash_status(dir, run + dir.file("good.wav") + " >/dev/full 2>" + err) == 3);
+        CHECK(testing::read_text(err).find("cannot write standard output: No space left on device") != std::string::npos);
+        // Standard output closed.
+        CHECK(bash_status(dir, run + dir.file("good.wav") + " >&- 2>" + err) == 3);
+        CHECK(testing::read_text(err).find("cannot write standard output: Bad file descriptor") != std::string::npos);
+        // A reader that closes the pipe after one byte: exit 3, no message, no SIGPIPE death (141).
+        std::string list;
+        for (int i = 0; i < 300; ++i) list += dir.file("good.wav") + "\n";
+        testing::write_text(dir.file("list.txt"), list);
+        CHECK(bash_status(dir, run + "--files-from " + dir.file("list.txt") + " 2>" + err + " | head -c 1 >/dev/null") == 3);
+        CHECK(testing::read_text(err).empty());
+        // --out onto a full device names it and gives the reason.
+        const Ran full = arpipe_cli("run -q " + model_flag("loudness_clip.pt") + " -o /dev/full " + dir.file("good.wav"), dir);
+        CHECK(full.code == 3);
+        CHECK(full.err.find("cannot write /dev/full: No space left on device") != std::string::npos);
+    }
+
+    TEST_CASE("--out and --memory-csv may not name an input, each other or a directory") {
+        TempDir dir;
+        testing::write_audio(dir.file("v.wav"), testing::noise(1.0, 16000, 0.3f), 16000);
+        const std::string before = testing::read_text(dir.file("v.wav"));
+        const std::string run = "run -q " + model_flag("loudness_clip.pt") + " ";
+        const Ran same = arpipe_cli(run + dir.file("v.wav") + " -o " + dir.file("v.wav"), dir);
+        CHECK(same.code == 2);
+        CHECK(same.err.find("--out " + dir.file("v.wav") + " is one of the inputs") != std::string::npos);
+        // The same file reached by another path, and an input found by walking a directory.
+        const Ran dotted = arpipe_cli(run + dir.path().string() + " -o " + dir.path().string() + "/./v.wav", dir);
+        CHECK(dotted.code == 2);
+        const Ran csv = arpipe_cli(run + dir.file("v.wav") + " --memory-csv " + dir.file("v.wav"), dir);
+        CHECK(csv.code == 2);
+        CHECK(csv.err.find("--memory-csv") != std::string::npos);
+        CHECK(testing::read_text(dir.file("v.wav")) == before);
+        const Ran both = arpipe_cli(run + dir.file("v.wav") + " -o " + dir.file("x.jsonl") + " --memory-csv " + dir.file("x.jsonl"), dir);
+        CHECK(both.code == 2);
+        CHECK(both.err.find("names the same file as the other output") != std::string::npos);
+        const Ran folder = arpipe_cli(run + dir.file("v.wav") + " -o " + dir.path().string(), dir);
+        CHECK(folder.code == 2);
+        CHECK(folder.err.find("is a directory") != std::string::npos);
+        CHECK(arpipe_cli(run + dir.file("v.wav") + " -o /dev/null", dir).code == 0);
+    }
+
+    TEST_CASE("--out leaves no temporary name, even when the process is killed") {
+        TempDir dir;
+        testing::write_audio(dir.file("a.wav"), testing::noise(30.0, 16000, 0.3f), 16000);
+        std::string list;
+        for (int i = 0; i < 200; ++i) list += dir.file("a.wav") + "\n";
+        testing::write_text(dir.file("list.txt"), list);
+        testing::write_text(dir.file("out.jsonl"), "old contents\n");
+        const pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            std::freopen("/dev/null", "w", stderr);
+            const std::string model = testing::repo_path("tests/data/models/loudness_clip.pt");
+            const std::string files = dir.file("list.txt"), out = dir.file("out.jsonl");
+            ::execl(ARPIPE_CLI_PATH, "arpipe", "run", "-j", "1", "-m", model.c_str(), "--files-from", files.c_str(), "-o",
+                    out.c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // well into the run: model loaded, records written
+        ::kill(pid, SIGKILL);
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        std::vector<std::string> names;
+        for (const auto& e : std::filesystem::directory_iterator(dir.path())) names.push_back(e.path().filename().string());
+        std::sort(names.begin(), names.end());
+        CHECK(names == std::vector<std::string>{"a.wav", "list.txt", "out.jsonl"});
+        CHECK(testing::read_text(dir.file("out.jsonl")) == "old contents\n");  // untouched: no partial file
     }
 }

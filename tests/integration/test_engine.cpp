@@ -224,6 +224,70 @@ TEST_SUITE("engine") {
         CHECK(stats.files_not_started >= 1);
     }
 
+    TEST_CASE("a run's own parallel settings are checked like the engine's") {
+        auto engine = testing::load_engine("loudness_clip.pt", 1, 1);
+        testing::CollectSink sink;
+        for (auto bad : {arpipe::ParallelConfig{1, 0, 0}, arpipe::ParallelConfig{-3, 0, 1}, arpipe::ParallelConfig{1, 0, 2048}}) {
+            arpipe::RunOptions opt;
+            opt.parallel = bad;
+            CHECK_THROWS_AS(engine->run({}, sink, opt), std::invalid_argument);
+        }
+        arpipe::RunOptions opt;
+        opt.parallel = arpipe::ParallelConfig{1, 0, 0};
+        try {
+            (void)engine->run({}, sink, opt);
+        } catch (const std::invalid_argument& e) {
+            CHECK(std::string(e.what()) == "RunOptions: parallel.batch = 0 is not in [1, 1024]");
+        }
+        CHECK(sink.terminal_order.empty());
+    }
+
+    TEST_CASE("a run cancelled inside an input keeps its analysed events, the open one marked as cut") {
+        // One loud 20 s input in 1 s chunks: the loud event opens in the first window and stays open. The sink
+        // cancels after a few chunks; what was analysed must come out, with the open event closed and cut.
+        arpipe::Config c;
+        c.model_path = testing::repo_path("tests/data/models/loudness_clip.pt");
+        c.parallel = {1, 2, 1};
+        c.decode.chunk_seconds = 1.0;
+        auto loaded = arpipe::Engine::load(c);
+        REQUIRE_MESSAGE(loaded.engine, loaded.error);
+        TempDir dir;
+        testing::write_audio(dir.file("loud.wav"), testing::noise(20.0, kRate, 0.5f), kRate);
+        std::atomic<bool> stop{false};
+        struct StopAfterSome : testing::CollectSink {
+            std::atomic<bool>* stop = nullptr;
+            void on_progress(const arpipe::Progress& p) override {
+                if (p.file_segments_done >= 6) stop->store(true);
+            }
+        } sink;
+        sink.stop = &stop;
+        arpipe::RunOptions opt;
+        opt.cancel = &stop;
+        const auto stats = loaded.engine->run({arpipe::Input::file(dir.file("loud.wav"))}, sink, opt);
+        CHECK(stats.cancelled);
+        REQUIRE(sink.errors.size() == 1);
+        CHECK(sink.errors[0].code == ErrorCode::cancelled);
+        REQUIRE(sink.events.size() == 1);
+        const arpipe::Event& e = sink.events[0];
+        CHECK(e.label == "loud");
+        CHECK(e.cut);
+        CHECK(e.start_seconds == doctest::Approx(0.0));
+        CHECK(e.end_seconds > 2.0);
+        CHECK(e.end_seconds < 20.0);
+        // The analysed audio counts, though the input did not finish.
+        CHECK(stats.audio_seconds > 2.0);
+        CHECK(stats.audio_seconds < 20.0);
+        CHECK(stats.segments > 0);
+
+        // Not cancelled: the same input gives one event that is not cut.
+        testing::CollectSink whole;
+        const auto full = loaded.engine->run({arpipe::Input::file(dir.file("loud.wav"))}, whole);
+        CHECK_FALSE(full.cancelled);
+        REQUIRE(whole.events.size() == 1);
+        CHECK_FALSE(whole.events[0].cut);
+        CHECK(full.audio_seconds == doctest::Approx(20.0));
+    }
+
     TEST_CASE("one engine serves concurrent runs, and two engines do not disturb each other") {
         auto a = testing::load_engine("loudness_clip.pt", 2);
         auto b = testing::load_engine("loudness_frames.pt", 2);

@@ -24,6 +24,9 @@ TEST_SUITE("config") {
         c.post.off_threshold = 0.7f;
         CHECK(c.validate().find("post.off_threshold = 0.7") == 0);
         c = {};
+        c.post.off_threshold = std::nanf("");  // used to pass, and then meant "automatic"
+        CHECK(c.validate().find("post.off_threshold = nan") == 0);
+        c = {};
         c.post.min_gap_seconds = -1;
         CHECK(c.validate() == "post.min_gap_seconds = -1 is not in [0, 3600]");
     }
