@@ -593,7 +593,15 @@ private:
 
 }  // namespace
 
+namespace {
+std::atomic<int> g_active_runs{0};  // runs of this library in progress, in any engine
+}  // namespace
+
 RunStats run_pipeline(const Engine::Impl& engine, const std::vector<Input>& inputs, Sink& sink, const RunOptions& options) {
+    g_active_runs.fetch_add(1);
+    struct Leave {
+        ~Leave() { g_active_runs.fetch_sub(1); }
+    } leave;
     const ParallelConfig tc = options.parallel ? *options.parallel : engine.config.parallel;
     const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     const int threads = options.use_caller_arena ? tbb::this_task_arena::max_concurrency() : tc.threads > 0 ? tc.threads : hw;
@@ -625,12 +633,24 @@ RunStats run_pipeline(const Engine::Impl& engine, const std::vector<Input>& inpu
     } else {
         // TBB caps its worker pool at the hardware concurrency; a run asking for more (to measure
         // oversubscription) raises the cap for its duration.
-        std::optional<tbb::global_control> cap;
-        if (threads > hw) cap.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
-        tbb::task_arena arena(threads);
-        arena.initialize();  // an observer attached to an arena that is not yet initialised leaks its proxy in TBB
-        TorchPinObserver observer(arena);
-        arena.execute(body);
+        const bool raised = threads > hw;
+        std::optional<tbb::task_scheduler_handle> scheduler;
+        if (raised) scheduler.emplace(tbb::attach{});
+        {
+            std::optional<tbb::global_control> cap;
+            if (raised) cap.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
+            tbb::task_arena arena(threads);
+            arena.initialize();  // an observer attached to an arena that is not yet initialised leaks its proxy in TBB
+            TorchPinObserver observer(arena);
+            arena.execute(body);
+        }
+        // The workers made beyond the cap would stay in TBB's pool, asleep, for the life of the process. When
+        // no other run is in progress, wait for TBB to end its workers (it makes them again when a run needs
+        // them); finalize declines, and leaves them, when the host uses TBB itself at that moment.
+        if (scheduler && g_active_runs.load() == 1) {
+            const bool ended = tbb::finalize(*scheduler, std::nothrow);
+            if (engine.log) engine.log->debug("run: {} the extra TBB workers", ended ? "ended" : "could not end");
+        }
     }
     sink.on_finish();
     RunStats stats = run.finish();

@@ -1,6 +1,8 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <thread>
 
 #include "support.h"
@@ -222,6 +224,27 @@ TEST_SUITE("engine") {
         for (const auto& e : sink.errors) cancelled += e.code == ErrorCode::cancelled;
         CHECK(cancelled == 6 - stats.files_ok);
         CHECK(stats.files_not_started >= 1);
+    }
+
+    TEST_CASE("a run with more threads than cores leaves no extra threads behind") {
+        auto thread_count = [] {
+            std::size_t n = 0;
+            for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+            return n;
+        };
+        auto engine = testing::load_engine("loudness_clip.pt", 1, 1);
+        TempDir dir;
+        testing::write_audio(dir.file("a.wav"), testing::noise(3.0, kRate, 0.3f), kRate);
+        const std::size_t before = thread_count();
+        const auto hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        testing::CollectSink sink;
+        arpipe::RunOptions opt;
+        opt.parallel = arpipe::ParallelConfig{hw + 6, 0, 1};
+        const auto stats = engine->run({arpipe::Input::file(dir.file("a.wav"))}, sink, opt);
+        CHECK(stats.threads == hw + 6);
+        CHECK(stats.files_ok == 1);
+        // Before the fix the 6 workers beyond the hardware count stayed asleep in TBB's pool for good.
+        CHECK(thread_count() <= before + static_cast<std::size_t>(hw));
     }
 
     TEST_CASE("a run's own parallel settings are checked like the engine's") {
