@@ -16,9 +16,24 @@
 #include <string>
 #include <vector>
 
+#include <doctest/doctest.h>
+
 #include "arpipe/engine.h"
+#include "stages/failure.h"
 
 namespace testing {
+
+/// The message of the arpipe::Failure that `body` throws, after checking its code; "" when it throws none.
+template <class Body>
+std::string failure_message(Body&& body, arpipe::ErrorCode code) {
+    try {
+        body();
+    } catch (const arpipe::Failure& f) {
+        CHECK(f.code() == code);
+        return f.what();
+    }
+    return "";
+}
 
 inline std::string repo_path(const std::string& rel) { return std::string(ARPIPE_REPO_DIR) + "/" + rel; }
 

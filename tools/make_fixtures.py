@@ -2,19 +2,23 @@
 # Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 """Regenerates the test fixtures under tests/data/ with Debian's python3-torch and python3-torchaudio.
 
-  /usr/bin/python3 tools/make_fixtures.py
+  /usr/bin/python3 tools/make_fixtures.py              # all of them
+  /usr/bin/python3 tools/make_fixtures.py NAME.pt ...  # only these models (python3-torch alone is enough)
 
 - logmel_golden.json: torchaudio.transforms.MelSpectrogram + log on one second of real speech, for two
   parameter sets; arpipe's FFTW features are checked against it.
 - models/*.pt: small TorchScript models whose outputs are known in advance (they compute loudness), so the
-  end-to-end tests can assert exact events, plus deliberately broken models for the error paths.
+  end-to-end tests can assert exact events, plus deliberately broken models for the error paths: at load
+  (no or a bad description, a wrong label count, a description too big to run) and on loud input only, past
+  a warm-up on silence that passes (NaN, a score of 7 with activation "none", a transposed output, a raise,
+  an operator error).
   These are test instruments, not trained models.
 """
 import json
 import os
+import sys
 
 import torch
-import torchaudio
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tests", "data")
@@ -27,6 +31,7 @@ LOGMEL_B = dict(kind="log_mel", n_fft=400, win_length=300, hop_length=128, n_mel
 
 
 def mel(p, rate=16000):
+    import torchaudio  # only the golden features need it
     return torchaudio.transforms.MelSpectrogram(
         sample_rate=rate, n_fft=p["n_fft"], win_length=p["win_length"], hop_length=p["hop_length"],
         f_min=p["f_min_hz"], f_max=p["f_max_hz"], n_mels=p["n_mels"], power=p["power"],
@@ -34,6 +39,7 @@ def mel(p, rate=16000):
 
 
 def logmel_golden():
+    import torchaudio
     wave, rate = torchaudio.load(os.path.join(DATA, "librivox_excerpt.wav"))
     assert rate == 16000
     start, n = 16000, 16000  # second 1..2 of the excerpt: speech
@@ -79,6 +85,71 @@ class NanWhenLoud(torch.nn.Module):
         return torch.stack([bad, -bad], dim=1)
 
 
+class RaiseAbove(torch.nn.Module):
+    """Clip model over log-mel that raises a Python exception when a segment's mean log-mel energy is above
+    `limit`: with -5.0 the warm-up on silence passes and loud audio fails at run time; with -1e9 it fails on
+    the warm-up, at load."""
+
+    def __init__(self, limit: float):
+        super().__init__()
+        self.limit = limit
+
+    def forward(self, x):  # [B, n_mels, F]
+        m = x.mean(dim=(1, 2))
+        if bool((m > self.limit).any()):
+            raise ValueError("fixture refuses loud input")
+        return torch.stack([-m, m], dim=1)
+
+
+class OpErrorWhenLoud(torch.nn.Module):
+    """Fails inside an operator (a matrix product of mismatched shapes) on loud input, not with a raise."""
+
+    def forward(self, x):  # [B, n_mels, F]
+        m = x.mean(dim=(1, 2))
+        if bool((m > -5.0).any()):
+            return torch.matmul(x, torch.ones(3, 3))
+        return torch.stack([-m, m], dim=1)
+
+
+class TransposeWhenLoud(torch.nn.Module):
+    """Three labels; returns [C, B] instead of [B, C] on loud input: as many values, scrambled."""
+
+    def forward(self, x):  # [B, n_mels, F]
+        m = x.mean(dim=(1, 2))
+        y = torch.stack([-m, m, m * 0.0], dim=1)
+        if bool((m > -5.0).any()):
+            return y.t().contiguous()
+        return y
+
+
+class ScoreAbove(torch.nn.Module):
+    """For activation "none": scores (0.25, 0.75) on segments whose mean log-mel energy is at most `limit`,
+    (7.0, 0.5) above it, which is no probability. With -5.0 the warm-up on silence passes; with -1e9 it
+    does not."""
+
+    def __init__(self, limit: float):
+        super().__init__()
+        self.limit = limit
+
+    def forward(self, x):  # [B, n_mels, F]
+        loud = x.mean(dim=(1, 2)) > self.limit
+        a = torch.where(loud, torch.full(loud.shape, 7.0), torch.full(loud.shape, 0.25))
+        b = torch.where(loud, torch.full(loud.shape, 0.5), torch.full(loud.shape, 0.75))
+        return torch.stack([a, b], dim=1)
+
+
+class AllocateWhenLoud(torch.nn.Module):
+    """Like LoudnessClip, but a batch holding a loud segment first allocates (and touches) a 1 GiB tensor: the
+    inference memory cap must refuse it for that input only."""
+
+    def forward(self, x):  # [B, n_mels, F]
+        m = x.mean(dim=(1, 2)) + 6.0
+        if bool((m > 1.0).any()):
+            big = torch.ones(1 << 28)  # 2^28 floats = 1 GiB
+            m = m + big[0] - 1.0
+        return torch.stack([-m, m], dim=1) * 4.0
+
+
 def describe(name, inp, out, labels, seconds=1.0, hop=0.5):
     return {"format": "arpipe-model/1", "name": name,
             "description": "test fixture (untrained, computes loudness); see tools/make_fixtures.py",
@@ -92,30 +163,61 @@ def save(module, name, desc):
     torch.jit.save(torch.jit.script(module), path, _extra_files=extra)
 
 
-def models():
-    os.makedirs(MODELS, exist_ok=True)
+def fixtures():
+    """Every model fixture: file name -> (module, description; None for none, a str for raw text)."""
     clip = describe("loudness_clip", LOGMEL_A, {"kind": "clip", "activation": "softmax"}, ["quiet", "loud"])
-    save(LoudnessClip(-6.0), "loudness_clip.pt", clip)
     frames = describe("loudness_frames", {"kind": "waveform"},
                       {"kind": "frames", "frame_hop_seconds": 0.05, "activation": "sigmoid"}, ["loud"],
                       seconds=1.0, hop=0.75)
-    save(LoudnessFrames(), "loudness_frames.pt", frames)
-    save(LoudnessClip(-6.0), "no_description.pt", None)
-    save(LoudnessClip(-6.0), "malformed_description.pt", "{\"format\": \"arpipe-model/1\", ")
     bad_hop = json.loads(json.dumps(clip))
     bad_hop["segment"]["hop_seconds"] = 0
-    save(LoudnessClip(-6.0), "zero_hop.pt", bad_hop)
     three = json.loads(json.dumps(clip))
     three["labels"] = ["quiet", "loud", "other"]
-    save(LoudnessClip(-6.0), "label_mismatch.pt", three)
-    save(NanWhenLoud(), "nan_output.pt", describe("nan_output", LOGMEL_A, {"kind": "clip", "activation": "none"},
-                                                   ["a", "b"]))
-    with open(os.path.join(MODELS, "not_torchscript.pt"), "w") as f:
-        f.write("this is not a TorchScript archive\n")
+    none_ab = describe("scores", LOGMEL_A, {"kind": "clip", "activation": "none"}, ["a", "b"])
+    # Within every allowed range, but one window is 512 mels x 11520001 frames (23.6 GB of features).
+    huge = describe("too_big", dict(LOGMEL_A, n_fft=1024, win_length=1024, hop_length=1, n_mels=512,
+                                    f_max_hz=96000.0),
+                    {"kind": "clip", "activation": "softmax"}, ["quiet", "loud"], seconds=60.0, hop=30.0)
+    huge["sample_rate_hz"] = 192000
+    return {
+        "loudness_clip.pt": (LoudnessClip(-6.0), clip),
+        "loudness_frames.pt": (LoudnessFrames(), frames),
+        "no_description.pt": (LoudnessClip(-6.0), None),
+        "malformed_description.pt": (LoudnessClip(-6.0), "{\"format\": \"arpipe-model/1\", "),
+        "zero_hop.pt": (LoudnessClip(-6.0), bad_hop),
+        "label_mismatch.pt": (LoudnessClip(-6.0), three),
+        "nan_output.pt": (NanWhenLoud(), describe("nan_output", LOGMEL_A, {"kind": "clip", "activation": "none"},
+                                                  ["a", "b"])),
+        "raise_when_loud.pt": (RaiseAbove(-5.0), clip),
+        "raise_always.pt": (RaiseAbove(-1e9), clip),
+        "op_error_when_loud.pt": (OpErrorWhenLoud(), clip),
+        "transpose_when_loud.pt": (TransposeWhenLoud(), three),
+        "score_7_when_loud.pt": (ScoreAbove(-5.0), none_ab),
+        "score_7_always.pt": (ScoreAbove(-1e9), none_ab),
+        "too_big.pt": (LoudnessClip(-6.0), huge),
+        "alloc_1gib_when_loud.pt": (AllocateWhenLoud(), clip),
+    }
+
+
+def models(only=None):
+    os.makedirs(MODELS, exist_ok=True)
+    for name, (module, desc) in fixtures().items():
+        if only is None or name in only:
+            save(module, name, desc)
+    if only is None or "not_torchscript.pt" in only:
+        with open(os.path.join(MODELS, "not_torchscript.pt"), "w") as f:
+            f.write("this is not a TorchScript archive\n")
 
 
 if __name__ == "__main__":
     torch.manual_seed(0)
-    logmel_golden()
-    models()
+    wanted = sys.argv[1:]
+    if wanted:
+        unknown = set(wanted) - set(fixtures()) - {"not_torchscript.pt"}
+        if unknown:
+            sys.exit("unknown fixture(s): " + ", ".join(sorted(unknown)))
+        models(set(wanted))
+    else:
+        logmel_golden()
+        models()
     print("fixtures written under", DATA)

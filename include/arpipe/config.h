@@ -63,6 +63,11 @@ struct Config {
     DecodeConfig decode;
     PostConfig post;
     std::optional<RawFormat> raw_format;  ///< how to read headerless PCM files.
+    /// Cap on the memory LibTorch's tensors may hold at once, in bytes, so that a model asking for an absurd
+    /// tensor on some input gets a `model_output` error for that input instead of the kernel's OOM killer
+    /// ending the process. -1 = 3/4 of the machine's memory (or of the process's cgroup limit, if smaller);
+    /// 0 = no cap. The cap is process-wide: the engine loaded last sets it. Range [-1, 2^50].
+    std::int64_t max_memory_bytes = -1;
     LogCallback log;                      ///< optional; receives the library's messages.
     LogLevel log_level = LogLevel::warn;  ///< messages below this level are not produced.
 

@@ -86,16 +86,37 @@ struct Input {
     int channels = 0;                ///< in-memory inputs only
     bool in_memory = false;
     std::string problem;             ///< set by expand_paths when the input cannot be read at all
+    ErrorCode problem_code = ErrorCode::not_found;  ///< the code of the error record `problem` gives
 
     ARPIPE_API static Input file(std::string path);
     ARPIPE_API static Input pcm(std::string name, std::vector<float> interleaved, int sample_rate_hz, int channels);
 };
 
+/// What `expand_paths` found in the directories it was given, so that a caller can say when a directory held
+/// no audio (an empty directory, or one of .m4a and .txt files, gives no input and so no record).
+struct ExpandReport {
+    /// One directory given to `expand_paths` (files given directly have no entry).
+    struct Directory {
+        std::string directory;           ///< the path as given
+        std::size_t audio_files = 0;     ///< inputs it gave: files with an audio extension, at any depth
+        std::size_t skipped_files = 0;   ///< files left out because their extension is not an audio one
+        /// Up to 5 of the skipped extensions, lower-case with the dot (".m4a"; "" for a name without one), the
+        /// most frequent first (ties in name order).
+        std::vector<std::string> skipped_extensions;
+        /// Set when the directory could not be read; it then also gave one input carrying this problem, which
+        /// gets an error record.
+        std::string problem;
+    };
+    std::vector<Directory> directories;  ///< in the order the directories were given
+};
+
 /// Expands paths into inputs: files as given, directories walked recursively in sorted order keeping audio
 /// extensions only (wav, flac, ogg, oga, opus, mp3, aif, aiff, au, caf, w64, raw, pcm); directory symlinks are
 /// not followed, so symlink loops cannot recur. A path that does not exist stays an input and gets a
-/// `not_found` error record when the run reaches it.
-[[nodiscard]] ARPIPE_API std::vector<Input> expand_paths(const std::vector<std::string>& paths);
+/// `not_found` error record when the run reaches it. When `report` is set, it is cleared and then receives
+/// one entry per directory given: how many audio files it gave and how many files it skipped.
+[[nodiscard]] ARPIPE_API std::vector<Input> expand_paths(const std::vector<std::string>& paths,
+                                                         ExpandReport* report = nullptr);
 
 /// Measurements for benchmarks and tests, filled at the end of a run that asks for them
 /// (`RunOptions::diagnostics`). The timing vectors grow by one entry per token, so runs collect them only on

@@ -42,6 +42,12 @@ enum class ErrorCode {
     internal,            ///< a bug: please report it
     bad_config,          ///< the configuration is out of range (load time only)
     bad_model,           ///< the model file or its description is unusable (load time only)
+    // Added later; new codes go at the end so the numbering of the others stays stable.
+    path_too_long,        ///< the path, or one name in it, is longer than the system allows (ENAMETOOLONG)
+    bad_layout,           ///< in-memory PCM (`Input::pcm`) with no channels, or a sample count that is not a
+                          ///< whole number of frames
+    samples_out_of_range, ///< a finite sample value far outside [-1, 1] (magnitude above 16, i.e. +24 dBFS)
+    bad_path,             ///< the path cannot name a file: it holds a NUL byte (e.g. a line of --files-from)
 };
 
 /// The stable lower-case name of a code, e.g. "unsupported_format".

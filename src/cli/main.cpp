@@ -130,6 +130,26 @@ CLI::Option* add_setting(CLI::App* app, const std::string& flags, T& field, cons
     return option;
 }
 
+/// "auto" (-1), "none" or "0" (0), or a byte count with an optional binary suffix: 512M, 8G, 1.5GiB, 4096.
+std::optional<std::int64_t> parse_size(const std::string& text) {
+    if (text == "auto") return -1;
+    if (text == "none") return 0;
+    char* end = nullptr;
+    const double number = std::strtod(text.c_str(), &end);
+    if (end == text.c_str() || !(number >= 0)) return std::nullopt;
+    std::string unit(end);
+    if (unit.size() >= 2 && (unit.substr(1) == "iB" || unit.substr(1) == "B")) unit.resize(1);
+    double scale = 1;
+    if (unit == "K" || unit == "k") scale = 1024.0;
+    else if (unit == "M" || unit == "m") scale = 1024.0 * 1024;
+    else if (unit == "G" || unit == "g") scale = 1024.0 * 1024 * 1024;
+    else if (unit == "T" || unit == "t") scale = 1024.0 * 1024 * 1024 * 1024;
+    else if (!unit.empty() && unit != "B") return std::nullopt;
+    const double bytes = number * scale;
+    if (bytes > 9.0e18) return std::nullopt;
+    return static_cast<std::int64_t>(bytes);
+}
+
 void finish_config(RunFlags& f, const std::shared_ptr<spdlog::logger>& logger) {
     arpipe::Config& c = f.config;
     c.log_level = f.verbose >= 2 ? arpipe::LogLevel::debug : f.verbose == 1 ? arpipe::LogLevel::info : arpipe::LogLevel::warn;
@@ -182,9 +202,22 @@ int cmd_run(RunFlags& f) {
         logger->error("{}", loaded.error);
         return kExitUsage;
     }
-    const std::vector<arpipe::Input> inputs = arpipe::expand_paths(paths);
+    arpipe::ExpandReport walked;
+    const std::vector<arpipe::Input> inputs = arpipe::expand_paths(paths, &walked);
+    for (const arpipe::ExpandReport::Directory& d : walked.directories) {
+        if (!d.problem.empty()) continue;  // it has an error record of its own
+        std::string skipped;
+        if (d.skipped_files > 0) {
+            skipped = std::to_string(d.skipped_files) + " file(s) skipped by extension:";
+            for (const std::string& ext : d.skipped_extensions) skipped += " " + (ext.empty() ? std::string("(none)") : ext);
+        }
+        if (d.audio_files == 0)
+            logger->warn("{} holds no audio files{}", d.directory, skipped.empty() ? " (it is empty)" : "; " + skipped);
+        else if (!skipped.empty())
+            logger->info("{}: {} audio file(s); {}", d.directory, d.audio_files, skipped);
+    }
     if (inputs.empty()) {
-        logger->warn("nothing to process: the inputs hold no audio files");
+        logger->error("nothing to process: the inputs hold no audio files");
         return kExitSomeFailed;
     }
 
@@ -356,6 +389,19 @@ int main(int argc, char** argv) {
                 "Score below which an event closes, at most --threshold; -1 = threshold - 0.15");
     add_setting(run, "--min-event", c.post.min_event_seconds, "post.min_event_seconds", "Drop events shorter than this many seconds");
     add_setting(run, "--min-gap", c.post.min_gap_seconds, "post.min_gap_seconds", "Bridge gaps shorter than this many seconds between events of one label");
+    run->add_option_function<std::string>(
+           "--max-memory",
+           [&c](const std::string& text) {
+               const std::optional<std::int64_t> bytes = parse_size(text);
+               const arpipe::SettingRange* range = arpipe::setting_range("max_memory_bytes");
+               if (!bytes || !range->contains(static_cast<double>(*bytes)))
+                   throw CLI::ValidationError("--max-memory", "\"" + text + "\" is not a size like 512M, 8G, auto or none");
+               c.max_memory_bytes = *bytes;
+           },
+           "Cap on the memory the model's tensors may hold at once (e.g. 4G, 512M): a model that asks for more on "
+           "some input fails that input (model_output) instead of the whole run; auto = 3/4 of the machine's "
+           "memory or cgroup limit, none = no cap")
+        ->default_str("auto");
     run->add_option_function<std::string>(
         "--raw-format",
         [&c](const std::string& text) {

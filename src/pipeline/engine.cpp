@@ -15,6 +15,7 @@
 
 #include "engine_impl.h"
 #include "stages/failure.h"
+#include "stages/memory_cap.h"
 #include "stages/model_info.h"
 
 namespace arpipe {
@@ -119,7 +120,14 @@ LoadResult Engine::load(const Config& config) {
     if (impl->config.model_path.empty()) impl->config.model_path = default_model_path();
     impl->log = make_logger(impl->config);
     try {
-        static_cast<PreparedModel&>(*impl) = PreparedModel::load(impl->config.model_path, config.parallel.batch);
+        // Before the model loads, so that its weights and the warm-up count against the cap too.
+        const std::int64_t cap = config.max_memory_bytes < 0 ? default_memory_cap_bytes() : config.max_memory_bytes;
+        install_memory_cap(cap);
+        impl->log->info("inference memory cap: {}", cap > 0 ? format_bytes(cap) : std::string("none"));
+        // A model that raises gets a one-line error record; its whole TorchScript report goes to the debug log.
+        static_cast<PreparedModel&>(*impl) =
+            PreparedModel::load(impl->config.model_path, config.parallel.batch,
+                                [log = impl->log](const std::string& report) { log->debug("{}", report); });
         const ModelInfo& info = impl->model->info();
         impl->log->info("model {} ({}): {} Hz, {} input, {} output, {} labels, segment {} s / hop {} s", info.name,
                         info.path, info.sample_rate_hz, to_string(info.input_kind), to_string(info.output_kind), info.labels.size(),

@@ -433,7 +433,7 @@ private:
             return;
         }
         if (!in.problem.empty()) {
-            tok.fail(ErrorCode::not_found, in.problem);
+            tok.fail(in.problem_code, in.problem);
             return;
         }
         catch_failure([&] {

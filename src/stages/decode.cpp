@@ -2,6 +2,7 @@
 #include "decode.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <sndfile.h>
 #include <soxr.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -46,14 +48,45 @@ std::string sndfile_message(std::string m) {
     return m;
 }
 
-void check_layout(int rate, int channels) {
+void check_rate(int rate) {
     if (rate < kMinSampleRateHz || rate > kMaxSampleRateHz)
         throw Failure(ErrorCode::bad_sample_rate, "sample rate " + std::to_string(rate) + " Hz is not in [" +
                                                       std::to_string(kMinSampleRateHz) + ", " +
                                                       std::to_string(kMaxSampleRateHz) + "] Hz");
-    if (channels < 1 || channels > kMaxChannels)
+}
+
+void check_too_many_channels(int channels) {
+    if (channels > kMaxChannels)
         throw Failure(ErrorCode::too_many_channels,
                       "channel count " + std::to_string(channels) + " is not in [1, " + std::to_string(kMaxChannels) + "]");
+}
+
+/// ENAMETOOLONG: the whole path is past PATH_MAX, or one name in it past NAME_MAX. Either way the file may
+/// well exist; the system just cannot be asked about it by this path.
+[[noreturn]] void throw_path_too_long(const std::string& path) {
+    std::size_t longest = 0;
+    for (std::size_t start = 0; start <= path.size();) {
+        const std::size_t slash = std::min(path.find('/', start), path.size());
+        longest = std::max(longest, slash - start);
+        start = slash + 1;
+    }
+    if (path.size() < PATH_MAX && longest > NAME_MAX)
+        throw Failure(ErrorCode::path_too_long,
+                      "a name in the path is longer than the system allows (" + std::to_string(longest) + " bytes)");
+    throw Failure(ErrorCode::path_too_long,
+                  "path is longer than the system allows (" + std::to_string(path.size()) + " bytes)");
+}
+
+/// A sample that failed the range check in downmix: NaN or Inf, or a finite value out of range.
+[[noreturn]] void reject_sample(float v, std::int64_t frame) {
+    if (!std::isfinite(v))
+        throw Failure(ErrorCode::bad_samples, "non-finite sample value (NaN or Inf) at frame " + std::to_string(frame));
+    char value[32], bound[32];
+    std::snprintf(value, sizeof value, "%g", static_cast<double>(v));
+    std::snprintf(bound, sizeof bound, "%g", static_cast<double>(kMaxSampleMagnitude));
+    throw Failure(ErrorCode::samples_out_of_range, std::string("sample value ") + value + " at frame " +
+                                                       std::to_string(frame) + " is outside [-" + bound + ", " + bound +
+                                                       "]; audio samples are in [-1, 1]");
 }
 
 }  // namespace
@@ -66,6 +99,7 @@ public:
         namespace fs = std::filesystem;
         std::error_code ec;
         const fs::file_status st = fs::status(path, ec);
+        if (ec.value() == ENAMETOOLONG) throw_path_too_long(path);
         if (ec || !fs::exists(st)) {
             std::error_code lec;
             if (fs::is_symlink(fs::symlink_status(path, lec))) {
@@ -80,7 +114,10 @@ public:
         SF_INFO info{};
         file_ = open_file(path, raw, &info);
         try {
-            check_layout(info.samplerate, info.channels);
+            check_rate(info.samplerate);
+            check_too_many_channels(info.channels);
+            if (info.channels < 1)
+                throw Failure(ErrorCode::bad_header, "the header gives " + std::to_string(info.channels) + " channels");
         } catch (...) {
             // The destructor does not run for a constructor that throws: close here (found by the fuzzer).
             sf_close(file_);
@@ -105,6 +142,7 @@ public:
         if (fd < 0) {
             const int err = errno;
             if (err == EACCES || err == EPERM) throw Failure(ErrorCode::permission_denied, "permission denied");
+            if (err == ENAMETOOLONG) throw_path_too_long(path);
             throw Failure(ErrorCode::not_found, std::string("cannot open: ") + std::strerror(err));
         }
         if (::lseek(fd, 0, SEEK_END) == 0) {
@@ -188,11 +226,16 @@ private:
 class MemorySource final : public AudioSource {
 public:
     explicit MemorySource(const Input& input) : input_(input) {
-        check_layout(input.sample_rate_hz, input.channels);
+        check_rate(input.sample_rate_hz);
+        check_too_many_channels(input.channels);
+        // A host's layout mistakes: no header is involved, so bad_header would mislead.
+        if (input.channels < 1)
+            throw Failure(ErrorCode::bad_layout, "in-memory pcm has " + std::to_string(input.channels) +
+                                                     " channels; it needs 1 to " + std::to_string(kMaxChannels));
         if (input.samples.size() % static_cast<std::size_t>(input.channels) != 0)
-            throw Failure(ErrorCode::bad_header, "sample count " + std::to_string(input.samples.size()) +
-                                                     " is not a multiple of the channel count " +
-                                                     std::to_string(input.channels));
+            throw Failure(ErrorCode::bad_layout, "in-memory pcm has " + std::to_string(input.samples.size()) +
+                                                     " samples, not a whole number of frames of " +
+                                                     std::to_string(input.channels) + " channels");
         rate_ = input.sample_rate_hz;
         channels_ = input.channels;
     }
@@ -289,9 +332,8 @@ void downmix(const float* in, std::int64_t frames, int channels, std::int64_t fi
         float sum = 0.0f;
         for (int c = 0; c < channels; ++c) {
             const float v = in[f * channels + c];
-            if (!std::isfinite(v))
-                throw Failure(ErrorCode::bad_samples,
-                              "non-finite sample value (NaN or Inf) at frame " + std::to_string(first_frame + f));
+            // One comparison for the hot loop: NaN fails it too, and reject_sample tells the cases apart.
+            if (!(std::fabs(v) <= kMaxSampleMagnitude)) reject_sample(v, first_frame + f);
             sum += v;
         }
         mono[f] = sum * scale;

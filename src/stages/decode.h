@@ -26,9 +26,17 @@ namespace arpipe {
 inline constexpr int kMinSampleRateHz = 1000;
 inline constexpr int kMaxSampleRateHz = 768000;
 inline constexpr int kMaxChannels = 64;
+/// The largest sample magnitude accepted (+24 dBFS). Full scale is [-1, 1], but real audio legitimately goes
+/// past it: MP3, Opus and Vorbis decoders overshoot on loud, clipped masters (inter-sample peaks a few dB
+/// over), and float files keep whatever gain was applied before they were written. A value past 16 is not
+/// audio but corrupt float data (1e30) or integer PCM handed over unscaled (16-bit values up to 32767);
+/// let through, it reaches the features, where its square overflows or swamps everything else, and the model
+/// takes the blame. A power of two, so the bound is exact in float.
+inline constexpr float kMaxSampleMagnitude = 16.0f;
 
 /// An opened input: interleaved frames at the source rate. Opening validates it (existence, type, format,
-/// sample rate, channel count) and throws Failure with a code and a message naming the problem.
+/// sample rate, channel count; for in-memory PCM its layout) and throws Failure with a code and a message
+/// naming the problem. A path the system refuses as too long (ENAMETOOLONG) is path_too_long, not not_found.
 class AudioSource {
 public:
     static std::unique_ptr<AudioSource> open(const Input& input, const std::optional<RawFormat>& raw_format);
@@ -76,8 +84,9 @@ private:
 /// Samples at `to_hz` that `frames` frames at `from_hz` give (what Decoder and decode_range produce).
 [[nodiscard]] std::int64_t resampled_length(std::int64_t frames, int from_hz, int to_hz) noexcept;
 
-/// Downmixes `frames` interleaved frames to mono; throws Failure(bad_samples) naming the frame
-/// (`first_frame` + offset) of a NaN or Inf.
+/// Downmixes `frames` interleaved frames to mono; throws Failure naming the frame (`first_frame` + offset):
+/// bad_samples for a NaN or Inf, samples_out_of_range (with the value) for a magnitude above
+/// kMaxSampleMagnitude.
 void downmix(const float* interleaved, std::int64_t frames, int channels, std::int64_t first_frame, float* mono);
 
 /// Reads an input from start to end.

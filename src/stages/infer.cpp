@@ -6,10 +6,12 @@
 
 #include <filesystem>
 #include <mutex>
+#include <span>
 #include <string>
 
 #include "failure.h"
 #include "model_info.h"
+#include "postprocess.h"
 
 namespace arpipe {
 namespace {
@@ -19,10 +21,46 @@ std::string first_line(const std::string& s) {
     return nl == std::string::npos ? s : s.substr(0, nl);
 }
 
-std::string shape_string(at::IntArrayRef sizes) {
-    std::string s = "[";
-    for (std::size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
-    return s + "]";
+std::string shape_text(at::IntArrayRef sizes) { return shape_string(std::span(sizes.data(), sizes.size())); }
+
+/// A failure raised inside forward(): a one-line Failure, the whole report (TorchScript traceback, C++
+/// backtrace when LibTorch keeps one) to the debug log.
+[[noreturn]] void fail_raised(ErrorCode code, const std::string& where, const std::string& text, const std::string& full,
+                              const ModelDebugLog& log) {
+    if (log) {
+        try {
+            log(where + "the model raised:\n" + full);
+        } catch (...) {
+            // The one-line error below is what matters; a logger that fails must not replace it.
+        }
+    }
+    throw Failure(code, where + "the model raised: " + model_error_line(text));
+}
+
+/// Runs `body`, which calls the model: a Failure passes as it is, any other exception (c10::Error, the
+/// interpreter's own exceptions for a Python `raise`, std::bad_alloc...) becomes a Failure(code).
+template <class Body>
+void guard_model_call(Body&& body, ErrorCode code, const std::string& where, const ModelDebugLog& log) {
+    try {
+        body();
+    } catch (const Failure&) {
+        throw;
+    } catch (const c10::Error& e) {
+        fail_raised(code, where, e.what_without_backtrace(), e.what(), log);
+    } catch (const std::exception& e) {
+        fail_raised(code, where, e.what(), e.what(), log);
+    }
+}
+
+/// The tensor forward() returned (the first element of a tuple), or Failure(code).
+at::Tensor output_tensor(c10::IValue r, ErrorCode code, const std::string& where) {
+    if (r.isTuple()) {
+        const auto& elements = r.toTupleRef().elements();
+        if (elements.empty()) throw Failure(code, where + "forward() returns an empty tuple");
+        r = elements[0];
+    }
+    if (!r.isTensor()) throw Failure(code, where + "forward() returns a " + r.tagKind() + ", not a tensor");
+    return r.toTensor();
 }
 
 }  // namespace
@@ -92,24 +130,18 @@ std::int64_t Model::prepare(const std::vector<std::int64_t>& item_shape, int bat
     std::vector<float> zeros(static_cast<std::size_t>(impl_->item_size * batch), 0.0f);
     if (info.input_kind == InputKind::log_mel)  // a silent window's features, not raw zeros
         std::fill(zeros.begin(), zeros.end(), static_cast<float>(std::log(info.log_offset)));
-    std::vector<float> out;
     std::vector<std::int64_t> shape{batch};
     shape.insert(shape.end(), item_shape.begin(), item_shape.end());
+    const std::string where = info.path + ": on a silent batch of shape " + shape_string(shape) + ", ";
     for (int round = 0; round < 2; ++round) {
         at::Tensor y;
-        try {
+        guard_model_call([&] {
             c10::InferenceMode guard;
             at::Tensor x = torch::from_blob(zeros.data(), shape, torch::kFloat);
-            c10::IValue r = impl_->module.forward({x});
-            if (r.isTuple()) r = r.toTupleRef().elements().at(0);
-            if (!r.isTensor()) throw Failure(ErrorCode::bad_model, info.path + ": forward() does not return a tensor");
-            y = r.toTensor();
-        } catch (const c10::Error& e) {
-            throw Failure(ErrorCode::bad_model, info.path + ": forward() fails on an input of shape " +
-                                                    shape_string(shape) + ": " + first_line(e.what_without_backtrace()));
-        }
+            y = output_tensor(impl_->module.forward({x}), ErrorCode::bad_model, info.path + ": ");
+        }, ErrorCode::bad_model, where, debug_log_);
         const auto sizes = y.sizes();
-        const std::string got = shape_string(sizes);
+        const std::string got = shape_text(sizes);
         if (info.output_kind == OutputKind::clip) {
             if (sizes.size() != 2 || sizes[0] != batch || sizes[1] != n_labels)
                 throw Failure(ErrorCode::bad_model, info.path + ": output shape " + got + " does not match [" +
@@ -129,6 +161,18 @@ std::int64_t Model::prepare(const std::vector<std::int64_t>& item_shape, int bat
                                   std::to_string(info.segment_seconds) + " s");
             steps_ = sizes[1];
         }
+        // The values go through the checks every run applies (finite; in [0, 1] after the activation), so
+        // that a model breaking them even on silence is refused here rather than failing every input.
+        std::vector<float> scores;
+        guard_model_call([&] {
+            const at::Tensor f = y.to(torch::kFloat).contiguous();
+            scores.assign(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
+        }, ErrorCode::bad_model, where, debug_log_);
+        try {
+            score_steps(scores.data(), batch * steps_, n_labels, info.activation, 0);
+        } catch (const Failure& f) {
+            throw Failure(ErrorCode::bad_model, where + f.what());
+        }
     }
     return steps_;
 }
@@ -136,22 +180,19 @@ std::int64_t Model::prepare(const std::vector<std::int64_t>& item_shape, int bat
 void Model::forward(const float* input, int batch, std::vector<float>& out) const {
     std::vector<std::int64_t> shape{batch};
     shape.insert(shape.end(), impl_->item_shape.begin(), impl_->item_shape.end());
-    const auto n_labels = static_cast<std::int64_t>(impl_->info.labels.size());
-    const std::int64_t expected = batch * steps_ * n_labels;
-    try {
+    const ModelInfo& info = impl_->info;
+    const std::vector<std::int64_t> expected =
+        expected_output_shape(info.output_kind, batch, steps_, static_cast<std::int64_t>(info.labels.size()));
+    guard_model_call([&] {
         c10::InferenceMode guard;
         // from_blob does not copy; the model never writes to its input.
         at::Tensor x = torch::from_blob(const_cast<float*>(input), shape, torch::kFloat);
-        c10::IValue r = impl_->module.forward({x});
-        if (r.isTuple()) r = r.toTupleRef().elements().at(0);
-        at::Tensor y = r.toTensor().to(torch::kFloat).contiguous();
-        if (y.numel() != expected)
-            throw Failure(ErrorCode::model_output, "model output has shape " + shape_string(y.sizes()) + ", expected " +
-                                                       std::to_string(expected) + " values");
-        out.assign(y.data_ptr<float>(), y.data_ptr<float>() + expected);
-    } catch (const c10::Error& e) {
-        throw Failure(ErrorCode::model_output, std::string("model call failed: ") + first_line(e.what_without_backtrace()));
-    }
+        const at::Tensor y = output_tensor(impl_->module.forward({x}), ErrorCode::model_output, "");
+        // The whole shape, not just the number of values: [C, B] for [B, C] has as many, in the wrong places.
+        check_output_shape(std::span(y.sizes().data(), y.sizes().size()), expected, info.output_kind);
+        const at::Tensor f = y.to(torch::kFloat).contiguous();
+        out.assign(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
+    }, ErrorCode::model_output, "", debug_log_);
 }
 
 }  // namespace arpipe

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,10 @@ void pin_torch_threads();
 /// Used by the bench's naive engine to reproduce the case study's setup; the pipeline never calls it.
 void set_torch_intra_op_threads(int n);
 
+/// Receives the full text of an error raised inside the model (the TorchScript traceback behind a one-line
+/// Failure message), for the debug log. Called from any worker thread.
+using ModelDebugLog = std::function<void(const std::string&)>;
+
 class Model {
 public:
     /// Loads a TorchScript file and its arpipe.json description. Throws Failure(bad_model).
@@ -31,14 +36,22 @@ public:
 
     [[nodiscard]] const ModelInfo& info() const noexcept;
 
+    /// Where the full text of errors raised inside forward() goes (set before prepare(), never during a
+    /// run); none by default.
+    void set_debug_log(ModelDebugLog log) { debug_log_ = std::move(log); }
+
     /// Fixes the input shape of one item ({n_mels, frames} or {samples}) and the batch size, runs the model
-    /// twice on zeros (TorchScript specialises on the first calls) and checks the output shape against the
-    /// description. Returns the score steps per segment (1 for clip models). Throws Failure(bad_model).
+    /// twice on a silent batch (TorchScript specialises on the first calls) and checks the output's shape
+    /// against the description and its values (finite; in [0, 1] with activation none). Returns the score
+    /// steps per segment (1 for clip models). Throws Failure(bad_model), with a one-line message also when
+    /// forward() raises.
     std::int64_t prepare(const std::vector<std::int64_t>& item_shape, int batch);
 
     /// Runs one batch of `batch` items (the shape given to prepare) and writes raw scores
     /// [batch][steps][labels] to `out`. Safe to call from many threads at once.
-    /// Throws Failure(model_output) when the output has the wrong shape.
+    /// Throws Failure(model_output) when the output is not a tensor of exactly that shape
+    /// (check_output_shape) or when forward() raises (a one-line message; the whole report goes to the debug
+    /// log).
     void forward(const float* input, int batch, std::vector<float>& out) const;
 
     [[nodiscard]] std::int64_t steps() const noexcept { return steps_; }
@@ -48,6 +61,7 @@ private:
     explicit Model(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
     std::int64_t steps_ = 0;
+    ModelDebugLog debug_log_;
 };
 
 }  // namespace arpipe

@@ -2,6 +2,7 @@
 #include "postprocess.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -9,6 +10,22 @@
 #include "failure.h"
 
 namespace arpipe {
+namespace {
+
+/// The shortest text that reads back as `x` ("7", "1.0000001", "-0.25").
+std::string float_text(float x) {
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, x);
+    return std::string(buf, r.ptr);
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+    return s;
+}
+
+}  // namespace
 
 void score_steps(float* scores, std::int64_t steps, std::int64_t labels, Activation activation, int top_k) {
     std::vector<int> order;
@@ -26,6 +43,14 @@ void score_steps(float* scores, std::int64_t steps, std::int64_t labels, Activat
         } else if (activation == Activation::sigmoid) {
             for (std::int64_t c = 0; c < labels; ++c) row[c] = 1.0f / (1.0f + std::exp(-row[c]));
         }
+        // Softmax and sigmoid land in [0, 1] by construction (in float too); with `none` the model's own
+        // numbers are the scores, and a 7 is no probability.
+        for (std::int64_t c = 0; c < labels; ++c)
+            if (!(row[c] >= 0.0f && row[c] <= 1.0f))
+                throw Failure(ErrorCode::model_output,
+                              "model score " + float_text(row[c]) + " at step " + std::to_string(s) + ", label " +
+                                  std::to_string(c) + " is outside [0, 1] (activation " +
+                                  std::string(to_string(activation)) + ")");
         if (top_k > 0 && top_k < labels) {
             order.resize(static_cast<std::size_t>(labels));
             std::iota(order.begin(), order.end(), 0);
@@ -36,17 +61,76 @@ void score_steps(float* scores, std::int64_t steps, std::int64_t labels, Activat
     }
 }
 
+std::vector<std::int64_t> expected_output_shape(OutputKind kind, std::int64_t batch, std::int64_t steps,
+                                                std::int64_t labels) {
+    if (kind == OutputKind::clip) return {batch, labels};
+    return {batch, steps, labels};
+}
+
+std::string shape_string(std::span<const std::int64_t> dims) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+    return s + "]";
+}
+
+void check_output_shape(std::span<const std::int64_t> got, std::span<const std::int64_t> expected, OutputKind kind) {
+    if (std::equal(got.begin(), got.end(), expected.begin(), expected.end())) return;
+    throw Failure(ErrorCode::model_output, "model output shape " + shape_string(got) + " does not match " +
+                                               shape_string(expected) +
+                                               (kind == OutputKind::clip ? " (clip output: batch, labels)"
+                                                                         : " (frames output: batch, frames, labels)"));
+}
+
+std::string model_error_line(std::string_view what) {
+    constexpr std::string_view kPreamble = "The following operation failed in the TorchScript interpreter.";
+    std::vector<std::string_view> lines;
+    for (std::size_t at = 0; at <= what.size();) {
+        const std::size_t nl = std::min(what.find('\n', at), what.size());
+        lines.push_back(what.substr(at, nl - at));
+        at = nl + 1;
+    }
+    std::string_view pick;
+    if (!lines.empty() && lines.front().starts_with(kPreamble)) {
+        // The interpreter's traceback: "Traceback of TorchScript..." headings and indented code, then the
+        // error itself on the first line that is neither.
+        for (std::size_t i = 1; i < lines.size() && pick.empty(); ++i) {
+            const std::string_view l = lines[i];
+            if (l.empty() || l.front() == ' ' || l.front() == '\t' || l.starts_with("Traceback of TorchScript")) continue;
+            pick = trim(l);
+        }
+    }
+    for (std::size_t i = 0; i < lines.size() && pick.empty(); ++i) pick = trim(lines[i]);
+    if (pick.starts_with("builtins.")) pick.remove_prefix(9);  // "builtins.ValueError: ..." from a Python raise
+    constexpr std::size_t kMax = 300;
+    std::string out(pick.substr(0, kMax));
+    if (pick.size() > kMax) {
+        // Cut before the character the limit falls in, never inside its UTF-8 bytes.
+        std::size_t n = kMax;
+        while (n > 0 && (static_cast<unsigned char>(pick[n]) & 0xC0) == 0x80) --n;
+        out.resize(n);
+        out += "...";
+    }
+    for (char& ch : out)
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) ch = ' ';
+    return out.empty() ? "(no message)" : out;
+}
+
 EventTracker::EventTracker(std::size_t n_labels, const PostConfig& config)
     : config_(config), on_(config.threshold), off_(config.effective_off_threshold()), open_(n_labels), pending_(n_labels) {}
+
+void EventTracker::finalize(int label, Open& p) {
+    const TrackedEvent e{label, p.start, p.end, static_cast<float>(p.sum / p.count), p.peak};
+    // An event shorter than a millisecond, such as all of a 1-sample file or a sliver of a step cut by the
+    // end of the audio, would be written with start == end: it is not emitted.
+    const bool visible = std::round(e.end * kTimeTicksPerSecond) > std::round(e.start * kTimeTicksPerSecond);
+    if (visible && e.end - e.start >= config_.min_event_seconds) done_.push_back(e);
+    p = Open{};
+}
 
 void EventTracker::close(int label) {
     Open& o = open_[static_cast<std::size_t>(label)];
     Open& p = pending_[static_cast<std::size_t>(label)];
-    if (p.active) {
-        // Only reached when the pending event could not be bridged: make it final first.
-        TrackedEvent e{label, p.start, p.end, static_cast<float>(p.sum / p.count), p.peak};
-        if (e.end - e.start >= config_.min_event_seconds) done_.push_back(e);
-    }
+    if (p.active) finalize(label, p);  // only reached when the pending event could not be bridged
     p = o;
     o = Open{};
 }
@@ -78,11 +162,7 @@ void EventTracker::push(double t0, double t1, const float* scores, std::vector<T
             o.peak = std::max(o.peak, s);
         }
         // A pending event whose gap can no longer be bridged is final.
-        if (p.active && !o.active && t1 - p.end >= config_.min_gap_seconds) {
-            TrackedEvent e{static_cast<int>(c), p.start, p.end, static_cast<float>(p.sum / p.count), p.peak};
-            if (e.end - e.start >= config_.min_event_seconds) done_.push_back(e);
-            p = Open{};
-        }
+        if (p.active && !o.active && t1 - p.end >= config_.min_gap_seconds) finalize(static_cast<int>(c), p);
     }
     // Events may be released once no open or pending event starts before them.
     double horizon = std::numeric_limits<double>::infinity();
@@ -96,12 +176,7 @@ void EventTracker::push(double t0, double t1, const float* scores, std::vector<T
 void EventTracker::finish(std::vector<TrackedEvent>& ready) {
     for (std::size_t c = 0; c < open_.size(); ++c) {
         if (open_[c].active) close(static_cast<int>(c));
-        Open& p = pending_[c];
-        if (p.active) {
-            TrackedEvent e{static_cast<int>(c), p.start, p.end, static_cast<float>(p.sum / p.count), p.peak};
-            if (e.end - e.start >= config_.min_event_seconds) done_.push_back(e);
-            p = Open{};
-        }
+        if (pending_[c].active) finalize(static_cast<int>(c), pending_[c]);
     }
     release(std::numeric_limits<double>::infinity(), ready);
 }
@@ -125,8 +200,7 @@ void track_segment(const ModelInfo& info, std::int64_t steps, const SegmentInfo&
     const double audio_end = static_cast<double>(seg.start_sample + seg.valid_samples) / rate;
     if (info.output_kind == OutputKind::clip) {
         const double t0 = seg.index == 0 ? 0.0 : start + (S - H) / 2.0 / rate;
-        double t1 = seg.last ? audio_end : start + (S + H) / 2.0 / rate;
-        if (seg.last) t1 = std::min(t1, audio_end);
+        const double t1 = seg.last ? audio_end : start + (S + H) / 2.0 / rate;
         if (t1 > t0) tracker.push(t0, t1, scores, ready);
         return;
     }

@@ -1,12 +1,16 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 //
-// Post-processing: scores to events. `score_steps` runs in the parallel part (activation, finiteness check, top-k);
-// `EventTracker` runs in the serial output filter and turns per-step scores into events with hysteresis,
-// minimum durations and gap bridging, emitted in start-time order.
+// Post-processing: scores to events. `score_steps` runs in the parallel part (activation, the finite and
+// [0, 1] checks, top-k), after the checks on what the model returned (its shape, or the text of what it
+// raised), which live here too, torch-free; `EventTracker` runs in the serial output filter and turns
+// per-step scores into events with hysteresis, minimum durations and gap bridging, emitted in start-time
+// order, none of them zero-length as written.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "arpipe/config.h"
@@ -16,8 +20,36 @@
 namespace arpipe {
 
 /// In place over `steps` rows of `labels` raw outputs: applies the activation, then zeroes every score
-/// outside the row's `top_k` best (0 keeps all). Throws Failure(model_output) on NaN/Inf in the output.
+/// outside the row's `top_k` best (0 keeps all). Throws Failure(model_output) on NaN/Inf in the output, and on
+/// a score outside [0, 1] after the activation (only `none` can give one: the model must output
+/// probabilities itself).
 void score_steps(float* scores, std::int64_t steps, std::int64_t labels, Activation activation, int top_k);
+
+// ---- Model-output checks. Torch-free, so that the fuzz target (tests/fuzz/fuzz_model_output.cpp) runs the
+// very code infer.cpp applies to every forward() result.
+
+/// The shape every forward() call must return: [batch, labels] for a clip model, [batch, steps, labels] for
+/// a frame model.
+[[nodiscard]] std::vector<std::int64_t> expected_output_shape(OutputKind kind, std::int64_t batch, std::int64_t steps,
+                                                              std::int64_t labels);
+
+/// Throws Failure(model_output) naming both shapes unless `got` equals `expected` dimension for dimension
+/// (the same number of values in another layout, [C, B] for [B, C], is refused: its scores would be
+/// scrambled).
+void check_output_shape(std::span<const std::int64_t> got, std::span<const std::int64_t> expected, OutputKind kind);
+
+/// "[4, 2]".
+[[nodiscard]] std::string shape_string(std::span<const std::int64_t> dims);
+
+/// The one line of an exception's text worth showing for a failure inside the model's forward(): for the
+/// TorchScript interpreter's report ("The following operation failed in the TorchScript interpreter.", a
+/// traceback, then "builtins.ValueError: ..."), the error line after the traceback without "builtins.";
+/// otherwise the first non-empty line. Control characters become spaces and the line is cut at 300 bytes.
+[[nodiscard]] std::string model_error_line(std::string_view what);
+
+/// Times are written to the millisecond (writers.cpp rounds with std::round(t * 1e3) / 1e3). An event
+/// whose start and end round to the same millisecond would be written as zero-length, so the tracker drops it.
+inline constexpr double kTimeTicksPerSecond = 1e3;
 
 /// An event before it gets a file name.
 struct TrackedEvent {
@@ -46,6 +78,9 @@ private:
         float peak = 0;
     };
     void close(int label);
+    /// Makes `p` a final event of `label` when it is long enough (min_event_seconds, and not zero-length once
+    /// written), then clears it.
+    void finalize(int label, Open& p);
     void release(double horizon, std::vector<TrackedEvent>& ready);
 
     PostConfig config_;

@@ -2,11 +2,24 @@
 //
 // The output writers: the bundled sinks. Every number is rounded the same way in every format (times to the
 // millisecond, scores to 1e-4), so outputs compare byte for byte across runs and thread counts.
+//
+// Text fields are bytes (file names need not be UTF-8), and each format keeps them apart and gives them back
+// (README, "Output formats"):
+// - JSON Lines: valid UTF-8 is written as it is, with JSON's usual escapes; a byte that is not part of
+//   valid UTF-8 becomes the escape \udcXX, XX its value (Python's "surrogateescape"), so
+//   os.fsencode(json.loads(line)["file"]) gives back the exact bytes. Replacing such bytes with U+FFFD, as
+//   this writer used to, printed two different files under one name.
+// - CSV: the bytes as they are; RFC 4180 quoting for fields holding a comma, a quote, CR or LF.
+// - table (for people): a backslash is doubled, and control characters (C0, DEL, C1) and bytes that are not
+//   valid UTF-8 are written as \xHH, one per byte; so a name cannot break a line or send a terminal
+//   escape sequence, and the text still undoes to the bytes.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 #include "arpipe/result.h"
 
@@ -24,38 +37,173 @@ std::string fixed(double x, int decimals) {
     return buf;
 }
 
+constexpr char kHex[] = "0123456789abcdef";
+
+/// The length of the well-formed UTF-8 sequence that starts at `s[i]`, or 0 when none does there. Strict,
+/// as RFC 3629 and Python's decoder are: no overlong forms, no surrogates, nothing past U+10FFFF.
+std::size_t utf8_length(std::string_view s, std::size_t i) {
+    const auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned lead = at(i);
+    if (lead < 0x80) return 1;
+    std::size_t n = 0;
+    unsigned lo = 0x80, hi = 0xbf;  // the range of the second byte
+    if (lead >= 0xc2 && lead <= 0xdf) {
+        n = 2;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+        n = 3;
+        if (lead == 0xe0) lo = 0xa0;  // overlong
+        if (lead == 0xed) hi = 0x9f;  // surrogates
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+        n = 4;
+        if (lead == 0xf0) lo = 0x90;  // overlong
+        if (lead == 0xf4) hi = 0x8f;  // past U+10FFFF
+    } else {
+        return 0;
+    }
+    if (i + n > s.size() || at(i + 1) < lo || at(i + 1) > hi) return 0;
+    for (std::size_t k = 2; k < n; ++k)
+        if (at(i + k) < 0x80 || at(i + k) > 0xbf) return 0;
+    return n;
+}
+
+void append_hex(std::string& out, const char* prefix, unsigned char byte) {
+    out += prefix;
+    out += kHex[byte >> 4];
+    out += kHex[byte & 15];
+}
+
+/// Appends `s` as a JSON string: nlohmann-json's escapes for valid UTF-8 (so such text comes out as before),
+/// and \udcXX for each byte XX that is not part of valid UTF-8.
+void append_json_string(std::string& out, std::string_view s) {
+    out += '"';
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x80) {
+            if (const std::size_t n = utf8_length(s, i); n != 0) {
+                out.append(s.substr(i, n));
+                i += n;
+            } else {
+                append_hex(out, "\\udc", c);
+                ++i;
+            }
+            continue;
+        }
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (c < 0x20)
+                    append_hex(out, "\\u00", c);
+                else
+                    out += static_cast<char>(c);
+        }
+        ++i;
+    }
+    out += '"';
+}
+
+/// One JSON Lines record, written field by field: strings through append_json_string, numbers by
+/// nlohmann-json (the same shortest round-trip form as before).
+class JsonRecord {
+public:
+    explicit JsonRecord(std::string_view type) { text("type", type); }
+    JsonRecord& text(std::string_view key, std::string_view value) {
+        this->key(key);
+        append_json_string(line_, value);
+        return *this;
+    }
+    template <typename Number>
+    JsonRecord& number(std::string_view key, Number value) {
+        this->key(key);
+        line_ += nlohmann::json(value).dump();
+        return *this;
+    }
+    JsonRecord& flag(std::string_view key, bool value) {
+        this->key(key);
+        line_ += value ? "true" : "false";
+        return *this;
+    }
+    /// The record with its closing brace and newline.
+    const std::string& line() {
+        line_ += "}\n";
+        return line_;
+    }
+
+private:
+    void key(std::string_view k) {
+        if (line_.size() > 1) line_ += ',';
+        append_json_string(line_, k);
+        line_ += ':';
+    }
+    std::string line_ = "{";
+};
+
+/// Text as the table shows it: see the top of the file.
+std::string table_text(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c == '\\') {
+            out += "\\\\";
+            ++i;
+        } else if (c < 0x20 || c == 0x7f) {
+            append_hex(out, "\\x", c);
+            ++i;
+        } else if (c < 0x80) {
+            out += static_cast<char>(c);
+            ++i;
+        } else {
+            std::size_t n = utf8_length(s, i);
+            const bool c1_control = n == 2 && c == 0xc2 && static_cast<unsigned char>(s[i + 1]) < 0xa0;
+            if (n != 0 && !c1_control) {
+                out.append(s.substr(i, n));
+            } else {
+                n = std::max<std::size_t>(n, 1);
+                for (std::size_t k = 0; k < n; ++k) append_hex(out, "\\x", static_cast<unsigned char>(s[i + k]));
+            }
+            i += n;
+        }
+    }
+    return out;
+}
+
 class JsonlWriter final : public Sink {
 public:
     explicit JsonlWriter(std::ostream& out) : out_(out) {}
     void on_event(const Event& e) override {
-        nlohmann::ordered_json j{{"type", "event"},  {"file", e.file},           {"label", e.label},
-                                 {"start", ms(e.start_seconds)}, {"end", ms(e.end_seconds)},
-                                 {"score", score4(e.score)},     {"peak", score4(e.peak)}};
-        write(j);
+        JsonRecord r("event");
+        r.text("file", e.file).text("label", e.label).number("start", ms(e.start_seconds)).number("end", ms(e.end_seconds));
+        r.number("score", score4(e.score)).number("peak", score4(e.peak));
+        if (e.cut) r.flag("cut", true);  // only on cancelled runs, so other records keep their bytes
+        out_ << r.line();
     }
     void on_summary(const FileSummary& s) override {
-        nlohmann::ordered_json j{{"type", "summary"},           {"file", s.file},
-                                 {"status", "ok"},              {"duration", ms(s.duration_seconds)},
-                                 {"segments", s.segments},      {"events", s.events},
-                                 {"source_rate", s.source_rate_hz}, {"source_channels", s.source_channels}};
-        write(j);
+        JsonRecord r("summary");
+        r.text("file", s.file).text("status", "ok").number("duration", ms(s.duration_seconds));
+        r.number("segments", s.segments).number("events", s.events);
+        r.number("source_rate", s.source_rate_hz).number("source_channels", s.source_channels);
+        out_ << r.line();
         out_.flush();
     }
     void on_error(const FileError& e) override {
-        nlohmann::ordered_json j{{"type", "error"}, {"file", e.file}, {"status", "error"},
-                                 {"code", to_string(e.code)}, {"message", e.message}};
-        write(j);
+        JsonRecord r("error");
+        r.text("file", e.file).text("status", "error").text("code", to_string(e.code)).text("message", e.message);
+        out_ << r.line();
         out_.flush();
     }
 
 private:
-    void write(const nlohmann::ordered_json& j) {
-        // Replace invalid UTF-8 (file names are bytes) instead of throwing.
-        out_ << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
-    }
     std::ostream& out_;
 };
 
+/// A CSV field (RFC 4180): quoted when it holds a comma, a quote, CR or LF, with quotes doubled; the bytes
+/// are otherwise written as they are.
 std::string csv_field(const std::string& s) {
     if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
     std::string q = "\"";
@@ -68,7 +216,8 @@ public:
     explicit CsvWriter(std::ostream& out) : out_(out) { out_ << "type,file,label,start,end,score,peak,detail\n"; }
     void on_event(const Event& e) override {
         out_ << "event," << csv_field(e.file) << ',' << csv_field(e.label) << ',' << fixed(ms(e.start_seconds), 3) << ','
-             << fixed(ms(e.end_seconds), 3) << ',' << fixed(score4(e.score), 4) << ',' << fixed(score4(e.peak), 4) << ",\n";
+             << fixed(ms(e.end_seconds), 3) << ',' << fixed(score4(e.score), 4) << ',' << fixed(score4(e.peak), 4) << ','
+             << (e.cut ? "cut: the run was cancelled before the event ended" : "") << '\n';
     }
     void on_summary(const FileSummary& s) override {
         out_ << "summary," << csv_field(s.file) << ",,0.000," << fixed(ms(s.duration_seconds), 3) << ",,,"
@@ -91,7 +240,7 @@ public:
     void on_event(const Event& e) override {
         header(e.file);
         out_ << "  " << pad(fixed(ms(e.start_seconds), 3), 10) << pad(fixed(ms(e.end_seconds), 3), 10) << "  "
-             << pad_right(e.label, 16) << fixed(score4(e.score), 4) << '\n';
+             << pad_right(table_text(e.label), 16) << fixed(score4(e.score), 4) << (e.cut ? "  (cut)" : "") << '\n';
     }
     void on_summary(const FileSummary& s) override {
         header(s.file);
@@ -102,7 +251,7 @@ public:
     }
     void on_error(const FileError& e) override {
         header(e.file);
-        out_ << "  ERROR " << to_string(e.code) << ": " << e.message << '\n';
+        out_ << "  ERROR " << to_string(e.code) << ": " << table_text(e.message) << '\n';
         out_.flush();
         last_file_.clear();
     }
@@ -111,7 +260,7 @@ private:
     void header(const std::string& file) {
         if (file == last_file_) return;
         last_file_ = file;
-        out_ << file << '\n' << "  " << pad("start", 10) << pad("end", 10) << "  " << pad_right("label", 16) << "score\n";
+        out_ << table_text(file) << '\n' << "  " << pad("start", 10) << pad("end", 10) << "  " << pad_right("label", 16) << "score\n";
     }
     static std::string pad(const std::string& s, std::size_t w) { return s.size() >= w ? s : std::string(w - s.size(), ' ') + s; }
     static std::string pad_right(const std::string& s, std::size_t w) { return s.size() >= w ? s + ' ' : s + std::string(w - s.size(), ' '); }
@@ -138,6 +287,10 @@ std::string_view to_string(ErrorCode code) noexcept {
         case ErrorCode::internal: return "internal";
         case ErrorCode::bad_config: return "bad_config";
         case ErrorCode::bad_model: return "bad_model";
+        case ErrorCode::path_too_long: return "path_too_long";
+        case ErrorCode::bad_layout: return "bad_layout";
+        case ErrorCode::samples_out_of_range: return "samples_out_of_range";
+        case ErrorCode::bad_path: return "bad_path";
     }
     return "internal";
 }

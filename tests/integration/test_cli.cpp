@@ -76,7 +76,8 @@ TEST_SUITE("cli") {
         CHECK(zero.err.find("0 is not in (0, 1]") != std::string::npos);
         CHECK(zero.out.empty());
         for (const char* bad : {"--batch 0", "-j 1025", "--tokens -1", "--chunk-seconds 0.5", "--top-k 5000",
-                                "--min-gap -1", "--min-event 3601", "--threshold nan", "--batch x"}) {
+                                "--min-gap -1", "--min-event 3601", "--threshold nan", "--batch x", "--max-memory 12X",
+                                "--max-memory -5G", "--off-threshold nan"}) {
             CAPTURE(bad);
             const Ran r = arpipe_cli(std::string("run ") + bad + tail, dir);
             CHECK(r.code == 2);
@@ -324,5 +325,49 @@ TEST_SUITE("cli") {
         std::sort(names.begin(), names.end());
         CHECK(names == std::vector<std::string>{"a.wav", "list.txt", "out.jsonl"});
         CHECK(testing::read_text(dir.file("out.jsonl")) == "old contents\n");  // untouched: no partial file
+    }
+}
+
+TEST_SUITE("cli") {
+    TEST_CASE("a directory without audio is named with what was skipped, and a run with nothing to do exits 1") {
+        TempDir dir;
+        std::filesystem::create_directories(dir.file("empty"));
+        std::filesystem::create_directories(dir.file("other"));
+        testing::write_text(dir.file("other/a.m4a"), "x");
+        testing::write_text(dir.file("other/b.m4a"), "x");
+        testing::write_text(dir.file("other/notes.txt"), "x");
+        const std::string run = "run -q " + model_flag("loudness_clip.pt") + " ";
+        const Ran r = arpipe_cli(run + dir.file("empty") + " " + dir.file("other"), dir);
+        CHECK(r.code == 1);
+        CHECK(r.out.empty());
+        CHECK(r.err.find(dir.file("empty") + " holds no audio files (it is empty)") != std::string::npos);
+        CHECK(r.err.find(dir.file("other") + " holds no audio files; 3 file(s) skipped by extension: .m4a .txt") !=
+              std::string::npos);
+        CHECK(r.err.find("nothing to process") != std::string::npos);
+        // With audio beside it, the run goes on; the empty directory is still named.
+        testing::write_audio(dir.file("a.wav"), testing::noise(1.0, 16000, 0.3f), 16000);
+        const Ran some = arpipe_cli(run + dir.file("empty") + " " + dir.file("a.wav"), dir);
+        CHECK(some.code == 0);
+        CHECK(some.err.find("holds no audio files") != std::string::npos);
+    }
+
+    TEST_CASE("a --files-from line holding a NUL byte gets its own error record, not the file before the NUL") {
+        TempDir dir;
+        testing::write_audio(dir.file("a.wav"), testing::noise(1.0, 16000, 0.3f), 16000);
+        std::string list = dir.file("a.wav") + "\n" + dir.file("a.wav") + std::string(1, '\0') + "junk\n";
+        testing::write_text(dir.file("list.txt"), list);
+        const Ran r = arpipe_cli("run -q " + model_flag("loudness_clip.pt") + " --files-from " + dir.file("list.txt"), dir);
+        CHECK(r.code == 1);
+        std::istringstream lines(r.out);
+        std::string line;
+        std::vector<nlohmann::json> recs;
+        while (std::getline(lines, line)) recs.push_back(nlohmann::json::parse(line));
+        REQUIRE(recs.size() >= 2);
+        CHECK(recs[recs.size() - 2]["type"] == "summary");
+        CHECK(recs.back()["type"] == "error");
+        CHECK(recs.back()["code"] == "bad_path");
+        CHECK(recs.back()["file"] == dir.file("a.wav") + std::string(1, '\0') + "junk");
+        CHECK(recs.back()["message"] == "the path holds a NUL byte at offset " + std::to_string(dir.file("a.wav").size()) +
+                                            ", so it names no file");
     }
 }

@@ -226,6 +226,37 @@ TEST_SUITE("engine") {
         CHECK(stats.files_not_started >= 1);
     }
 
+    TEST_CASE("a model that asks for more memory than the cap fails that input only; no cap lets it through") {
+        TempDir dir;
+        testing::write_audio(dir.file("loud.wav"), testing::noise(2.0, kRate, 0.5f), kRate);
+        testing::write_audio(dir.file("quiet.wav"), testing::silence(2.0, kRate), kRate);
+        const std::vector<arpipe::Input> in{arpipe::Input::file(dir.file("loud.wav")), arpipe::Input::file(dir.file("quiet.wav"))};
+        arpipe::Config c;
+        c.model_path = testing::repo_path("tests/data/models/alloc_1gib_when_loud.pt");
+        c.parallel = {2, 0, 1};
+        c.max_memory_bytes = std::int64_t{256} << 20;
+        {
+            auto loaded = arpipe::Engine::load(c);
+            REQUIRE_MESSAGE(loaded.engine, loaded.error);
+            testing::CollectSink sink;
+            const auto stats = loaded.engine->run(in, sink);
+            REQUIRE(sink.error_for(0) != nullptr);
+            CHECK(sink.error_for(0)->code == ErrorCode::model_output);
+            CHECK(sink.error_for(0)->message.find("1.0 GiB") != std::string::npos);
+            CHECK(sink.error_for(0)->message.find("over the inference memory cap of 256.0 MiB") != std::string::npos);
+            CHECK(sink.error_for(0)->message.find('\n') == std::string::npos);
+            CHECK(sink.error_for(1) == nullptr);
+            CHECK(stats.files_ok == 1);
+        }
+        c.max_memory_bytes = 0;  // no cap: the same gigabyte is granted
+        auto loaded = arpipe::Engine::load(c);
+        REQUIRE_MESSAGE(loaded.engine, loaded.error);
+        testing::CollectSink sink;
+        const auto stats = loaded.engine->run(in, sink);
+        CHECK(stats.files_ok == 2);
+        CHECK(sink.errors.empty());
+    }
+
     TEST_CASE("a run with more threads than cores leaves no extra threads behind") {
         auto thread_count = [] {
             std::size_t n = 0;

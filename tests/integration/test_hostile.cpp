@@ -4,14 +4,19 @@
 // produce results, and nothing is lost. When ARPIPE_ROBUSTNESS_TABLE names a file, the cases and what
 // they got are written there as the Markdown table of docs/robustness.md (tools/dev robustness-doc).
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <stdexcept>
 
+#include "stages/failure.h"
+#include "stages/prepared_model.h"
 #include "support.h"
 
 using arpipe::ErrorCode;
@@ -49,6 +54,28 @@ std::string pcm16(const std::vector<float>& x) {
         std::memcpy(&s[i * 2], &v, 2);
     }
     return s;
+}
+
+/// Writes `bytes` as `leaf` under `depth` nested directories `name` below `root` (made relative to directory
+/// descriptors, since the full path may pass PATH_MAX) and returns the file's full path.
+std::string write_deep(const std::string& root, const std::string& name, int depth, const std::string& leaf,
+                       const std::string& bytes) {
+    int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    std::string path = root;
+    for (int i = 0; i < depth && fd >= 0; ++i) {
+        ::mkdirat(fd, name.c_str(), 0755);
+        const int next = ::openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ::close(fd);
+        fd = next;
+        path += "/" + name;
+    }
+    if (fd < 0) throw std::runtime_error("cannot make a deep directory under " + root);
+    const int f = ::openat(fd, leaf.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ::close(fd);
+    if (f < 0 || ::write(f, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size()))
+        throw std::runtime_error("cannot write a deep file under " + root);
+    ::close(f);
+    return path + "/" + leaf;
 }
 
 struct Case {
@@ -173,6 +200,20 @@ std::vector<Case> cases() {
              std::filesystem::create_symlink(d.file("loop-a.wav"), d.file("loop-b.wav"));
              return d.file("loop-a.wav");
          }},
+        {"path longer than PATH_MAX (about 5000 bytes; the file exists)", "path_too_long",
+         [](const TempDir& d) {
+             testing::write_audio(d.file("deep-template.wav"), testing::noise(1.0, kRate, 0.3f), kRate);
+             const std::string bytes = testing::read_text(d.file("deep-template.wav"));
+             std::filesystem::remove(d.file("deep-template.wav"));
+             return write_deep(d.path().string(), "deep-" + std::string(195, 'd'), 25, "deep.wav", bytes);
+         }},
+        {"sample value 1e30 in float data", "samples_out_of_range",
+         [](const TempDir& d) {
+             auto x = testing::noise(1.0, kRate, 0.3f);
+             x[3000] = 1e30f;
+             testing::write_audio(d.file("huge-value.wav"), x, kRate, 1, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+             return d.file("huge-value.wav");
+         }},
     };
 }
 
@@ -282,5 +323,120 @@ TEST_SUITE("hostile input") {
         const auto r = engine->process_file(path);
         REQUIRE(r.summary);
         CHECK(r.summary->duration_seconds == doctest::Approx(0.5));
+    }
+
+    // Hostile models. The fixtures (tools/make_fixtures.py) pass the warm-up on silence and break the model
+    // contract on loud input only, or break it on silence already, at load.
+
+    TEST_CASE("a model breaking its contract on some input fails that file only, with one line of model_output") {
+        // Regressions: a score of 7 with activation none was written as a score; an output of [C, B] for
+        // [B, C] (as many values) was accepted and its scores scrambled; an exception inside forward() was
+        // coded internal with the whole TorchScript traceback in the message.
+        struct Model {
+            const char* file;
+            int batch;
+            const char* says;
+        } models[] = {
+            {"score_7_when_loud.pt", 2, "model score 7 at step 0, label 0 is outside [0, 1] (activation none)"},
+            {"transpose_when_loud.pt", 4, "model output shape [3, 4] does not match [4, 3] (clip output: batch, labels)"},
+            {"raise_when_loud.pt", 2, "the model raised: ValueError: fixture refuses loud input"},
+            {"op_error_when_loud.pt", 2, "the model raised: RuntimeError: mat1 and mat2 shapes cannot be multiplied"},
+        };
+        TempDir dir;
+        testing::write_audio(dir.file("quiet.wav"), testing::silence(3.0, kRate), kRate);
+        testing::write_audio(dir.file("loud.wav"), testing::noise(3.0, kRate, 0.5f), kRate);
+        testing::write_audio(dir.file("quiet-after.wav"), testing::silence(3.0, kRate), kRate);
+        const std::vector<arpipe::Input> in{arpipe::Input::file(dir.file("quiet.wav")), arpipe::Input::file(dir.file("loud.wav")),
+                                            arpipe::Input::file(dir.file("quiet-after.wav"))};
+        for (const auto& m : models) {
+            CAPTURE(m.file);
+            auto engine = testing::load_engine(m.file, 2, m.batch);
+            testing::CollectSink sink;
+            const auto stats = engine->run(in, sink);
+            CHECK(sink.terminal_order == std::vector<std::size_t>{0, 1, 2});
+            CHECK(stats.files_ok == 2);
+            CHECK(sink.error_for(0) == nullptr);
+            CHECK(sink.error_for(2) == nullptr);
+            const arpipe::FileError* err = sink.error_for(1);
+            REQUIRE(err != nullptr);
+            CAPTURE(err->message);
+            CHECK(err->code == ErrorCode::model_output);
+            CHECK(err->message.find(m.says) != std::string::npos);
+            CHECK(err->message.find('\n') == std::string::npos);
+        }
+    }
+
+    TEST_CASE("a model failing on the silent warm-up or too big to run is a one-line bad_model error at load") {
+        // Regressions: a raise printed the whole traceback (~15 lines); a score of 7 on silence loaded; a
+        // description within every range but needing 88 GiB for a batch failed with a bare std::bad_alloc.
+        struct Model {
+            const char* file;
+            const char* says;
+        } models[] = {
+            {"raise_always.pt",
+             "raise_always.pt: on a silent batch of shape [4, 64, 101], the model raised: ValueError: fixture refuses loud input"},
+            {"score_7_always.pt",
+             "score_7_always.pt: on a silent batch of shape [4, 64, 101], model score 7 at step 0, label 0 is outside [0, 1]"},
+            {"too_big.pt", "too_big.pt: too large to run: one window has input.n_mels 512 x 11520001 frames of features"},
+        };
+        for (const auto& m : models) {
+            CAPTURE(m.file);
+            arpipe::Config c;
+            c.model_path = testing::repo_path(std::string("tests/data/models/") + m.file);
+            c.parallel.batch = 4;
+            const auto r = arpipe::Engine::load(c);
+            CAPTURE(r.error);
+            CHECK(r.engine == nullptr);
+            CHECK(r.code == ErrorCode::bad_model);
+            CHECK(r.error.find(m.says) != std::string::npos);
+            CHECK(r.error.find('\n') == std::string::npos);
+        }
+    }
+
+    TEST_CASE("the whole report of an exception inside the model goes to the model's debug log") {
+        std::vector<std::string> logged;
+        const arpipe::ModelDebugLog log = [&logged](const std::string& text) { logged.push_back(text); };
+        const auto fixture = [](const char* name) { return testing::repo_path(std::string("tests/data/models/") + name); };
+        try {
+            (void)arpipe::PreparedModel::load(fixture("raise_always.pt"), 2, log);
+            FAIL("raise_always.pt loaded");
+        } catch (const arpipe::Failure& f) {
+            CHECK(f.code() == ErrorCode::bad_model);
+            CHECK(std::string(f.what()).find('\n') == std::string::npos);
+        }
+        REQUIRE(logged.size() == 1);
+        CHECK(logged[0].find("Traceback of TorchScript") != std::string::npos);
+        CHECK(logged[0].find("fixture refuses loud input") != std::string::npos);
+
+        logged.clear();
+        const arpipe::PreparedModel p = arpipe::PreparedModel::load(fixture("raise_when_loud.pt"), 2, log);
+        CHECK(logged.empty());
+        const std::vector<float> loud(2 * p.item_size, 0.0f);  // log-mel features of 0: far above silence
+        std::vector<float> out;
+        try {
+            p.model->forward(loud.data(), 2, out);
+            FAIL("no error on loud input");
+        } catch (const arpipe::Failure& f) {
+            CHECK(f.code() == ErrorCode::model_output);
+            CHECK(std::string(f.what()) == "the model raised: ValueError: fixture refuses loud input");
+        }
+        REQUIRE(logged.size() == 1);
+        CHECK(logged[0].starts_with("the model raised:\n"));
+        CHECK(logged[0].find("Traceback of TorchScript") != std::string::npos);
+    }
+
+    TEST_CASE("a 1-sample file gets its summary and no zero-length event") {
+        // Regression: the clip fixture wrote an event with "start": 0.0 and "end": 0.0 for it.
+        TempDir dir;
+        testing::write_audio(dir.file("one.wav"), {0.5f}, kRate);
+        for (const char* model : {"loudness_clip.pt", "loudness_frames.pt"}) {
+            CAPTURE(model);
+            auto engine = testing::load_engine(model, 1, 1);
+            const auto r = engine->process_file(dir.file("one.wav"));
+            REQUIRE(r.summary);
+            CHECK(r.summary->segments == 1);
+            for (const auto& e : r.events) CHECK(std::round(e.end_seconds * 1e3) > std::round(e.start_seconds * 1e3));
+            CHECK(r.events.empty());
+        }
     }
 }

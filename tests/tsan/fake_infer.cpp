@@ -14,11 +14,14 @@
 
 #include "stages/failure.h"
 #include "stages/infer.h"
+#include "stages/memory_cap.h"
 #include "stages/model_info.h"
 
 namespace arpipe {
 
 void pin_torch_threads() {}
+
+void install_memory_cap(std::int64_t) {}  // no LibTorch allocator to wrap here
 
 struct Model::Impl {
     ModelInfo info;

@@ -155,7 +155,7 @@ TEST_SUITE("decode") {
         CHECK(open_error(arpipe::Input::pcm("a", {0.f}, 1, 1)) == ErrorCode::bad_sample_rate);
         CHECK(open_error(arpipe::Input::pcm("b", {0.f}, 10'000'000, 1)) == ErrorCode::bad_sample_rate);
         CHECK(open_error(arpipe::Input::pcm("c", std::vector<float>(100, 0.f), 16000, 100)) == ErrorCode::too_many_channels);
-        CHECK(open_error(arpipe::Input::pcm("d", std::vector<float>(3, 0.f), 16000, 2)) == ErrorCode::bad_header);
+        CHECK(open_error(arpipe::Input::pcm("d", std::vector<float>(3, 0.f), 16000, 2)) == ErrorCode::bad_layout);
     }
 
     TEST_CASE("stereo is averaged to mono") {
@@ -362,5 +362,75 @@ TEST_SUITE("decode") {
                 }
             }
         }
+    }
+}
+
+TEST_SUITE("decode") {
+    TEST_CASE("in-memory pcm with no channels, or a partial frame, is bad_layout naming the value") {
+        std::string msg;
+        CHECK(open_error(arpipe::Input::pcm("zero", std::vector<float>(16, 0.f), 16000, 0), &msg) == ErrorCode::bad_layout);
+        CHECK(msg == "in-memory pcm has 0 channels; it needs 1 to 64");
+        CHECK(open_error(arpipe::Input::pcm("minus", std::vector<float>(16, 0.f), 16000, -2), &msg) == ErrorCode::bad_layout);
+        CHECK(msg == "in-memory pcm has -2 channels; it needs 1 to 64");
+        CHECK(open_error(arpipe::Input::pcm("empty", {}, 16000, 0), &msg) == ErrorCode::bad_layout);
+        CHECK(open_error(arpipe::Input::pcm("part", std::vector<float>(7, 0.f), 16000, 3), &msg) == ErrorCode::bad_layout);
+        CHECK(msg == "in-memory pcm has 7 samples, not a whole number of frames of 3 channels");
+        // More than 64 keeps its own code, for files and in-memory pcm alike.
+        CHECK(open_error(arpipe::Input::pcm("wide", std::vector<float>(65, 0.f), 16000, 65), &msg) == ErrorCode::too_many_channels);
+        CHECK(msg == "channel count 65 is not in [1, 64]");
+    }
+
+    TEST_CASE("samples far outside [-1, 1] are samples_out_of_range naming the frame and the value") {
+        const int rate = 16000;
+        auto samples = testing::noise(0.5, rate, 0.3f);
+        std::string msg;
+        auto x = samples;
+        x[4321] = 100.0f;
+        CHECK(open_error(arpipe::Input::pcm("hundred", x, rate, 1), &msg) == ErrorCode::samples_out_of_range);
+        CHECK(msg == "sample value 100 at frame 4321 is outside [-16, 16]; audio samples are in [-1, 1]");
+        x = samples;
+        x[17] = -1e30f;
+        CHECK(open_error(arpipe::Input::pcm("huge", x, rate, 1), &msg) == ErrorCode::samples_out_of_range);
+        CHECK(msg == "sample value -1e+30 at frame 17 is outside [-16, 16]; audio samples are in [-1, 1]");
+        // Stereo: the frame, not the sample index.
+        std::vector<float> st(2000, 0.1f);
+        st[2 * 700 + 1] = 32767.0f;  // a host passing 16-bit values unscaled
+        CHECK(open_error(arpipe::Input::pcm("int16", st, rate, 2), &msg) == ErrorCode::samples_out_of_range);
+        CHECK(msg == "sample value 32767 at frame 700 is outside [-16, 16]; audio samples are in [-1, 1]");
+        // A float file, through the decoder and through a chunk decoded after a seek.
+        TempDir dir;
+        x = samples;
+        x[6000] = 1e30f;
+        testing::write_audio(dir.file("huge.wav"), x, rate, 1, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+        CHECK(open_error(arpipe::Input::file(dir.file("huge.wav")), &msg) == ErrorCode::samples_out_of_range);
+        CHECK(msg == "sample value 1e+30 at frame 6000 is outside [-16, 16]; audio samples are in [-1, 1]");
+        try {
+            auto source = arpipe::AudioSource::open(arpipe::Input::file(dir.file("huge.wav")), std::nullopt);
+            arpipe::RangeScratch scratch;
+            std::vector<float> out;
+            arpipe::decode_range(*source, rate, 4000, 8000, source->announced_frames(), out, scratch);
+            FAIL("no error from decode_range");
+        } catch (const arpipe::Failure& f) {
+            CHECK(f.code() == ErrorCode::samples_out_of_range);
+            CHECK(std::string(f.what()).find("at frame 6000") != std::string::npos);
+        }
+        // NaN and Inf keep their own code.
+        x = samples;
+        x[5] = std::numeric_limits<float>::infinity();
+        CHECK(open_error(arpipe::Input::pcm("inf", x, rate, 1), &msg) == ErrorCode::bad_samples);
+        CHECK(msg == "non-finite sample value (NaN or Inf) at frame 5");
+    }
+
+    TEST_CASE("samples a little past full scale, as float files and lossy decoders give, are kept") {
+        const int rate = 16000;
+        auto x = testing::noise(0.5, rate, 0.3f);
+        x[10] = 1.4f;
+        x[11] = -2.0f;
+        x[12] = 16.0f;
+        x[13] = -16.0f;
+        const auto out = decode_all(arpipe::Input::pcm("loud", x, rate, 1), rate);
+        REQUIRE(out.size() == x.size());
+        CHECK(out[12] == 16.0f);
+        CHECK(out[13] == -16.0f);
     }
 }

@@ -8,6 +8,10 @@
 
 namespace {
 
+/// The value of ramp sample k: distinct, never zero, exact in float, and within the decoder's range (|x| <= 16)
+/// for k up to 2^20.
+float ramp(std::int64_t k) { return static_cast<float>(k) / 65536.0f; }
+
 struct Cut {
     std::vector<arpipe::SegmentInfo> infos;
     std::vector<std::vector<float>> windows;
@@ -15,7 +19,7 @@ struct Cut {
 
 Cut cut(std::size_t samples, std::int64_t length, std::int64_t hop) {
     std::vector<float> x(samples);
-    for (std::size_t i = 0; i < samples; ++i) x[i] = static_cast<float>(i + 1);  // never zero: padding shows
+    for (std::size_t i = 0; i < samples; ++i) x[i] = ramp(static_cast<std::int64_t>(i) + 1);  // never zero: padding shows
     const arpipe::Input in = arpipe::Input::pcm("ramp", x, 16000, 1);
     arpipe::Segmenter s(std::make_unique<arpipe::Decoder>(in, 16000, std::nullopt), length, hop);
     Cut c;
@@ -40,10 +44,10 @@ TEST_SUITE("segment") {
             CHECK(c.infos[i].index == static_cast<std::int64_t>(i));
             CHECK(c.infos[i].start_sample == static_cast<std::int64_t>(i) * 8000);
             CHECK(c.infos[i].last == (i + 1 == c.infos.size()));
-            CHECK(c.windows[i][0] == static_cast<float>(i * 8000 + 1));  // sample values follow the source
+            CHECK(c.windows[i][0] == ramp(static_cast<std::int64_t>(i) * 8000 + 1));  // sample values follow the source
         }
         CHECK(c.infos.back().valid_samples == 100000 - 88000);
-        CHECK(c.windows.back()[11999] == 100000.0f);
+        CHECK(c.windows.back()[11999] == ramp(100000));
         CHECK(c.windows.back()[12000] == 0.0f);
     }
 
@@ -69,7 +73,7 @@ TEST_SUITE("segment") {
         const Cut c = cut(50000, 7000, 3000);
         for (std::size_t i = 0; i < c.infos.size(); ++i)
             for (std::int64_t k = 0; k < c.infos[i].valid_samples; ++k)
-                REQUIRE(c.windows[i][static_cast<std::size_t>(k)] == static_cast<float>(c.infos[i].start_sample + k + 1));
+                REQUIRE(c.windows[i][static_cast<std::size_t>(k)] == ramp(c.infos[i].start_sample + k + 1));
     }
 }
 
