@@ -243,6 +243,8 @@ public:
         std::vector<json> results;
         for (auto& w : procs_) results.push_back(w->receive());
         Sample s;
+        // Field by field, the sums over the worker processes; alike in shape with report.cpp's to_json(Sample),
+        // which writes the same fields.
         double first_start = results.front().at("t_start").get<double>(), last_end = 0;
         for (const json& r : results) {
             s.cpu_s += r.at("cpu_s").get<double>();

@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
 
     CLI::App app{kDescription, "arpipe-bench"};
     app.footer(kFooter);
+    // One declaration per flag. The declarations below look alike (CLI11's option chains), but each binds a
+    // different setting; no logic repeats.
     app.set_version_flag("--version", std::string("arpipe-bench ") + arpipe::version_string());
     app.add_option("inputs", o.inputs, "Audio files or directories to use as the workload (default: synthetic audio)");
     app.add_option("--synthetic", synthetic,

@@ -130,6 +130,8 @@ void add_relative_figures(const std::vector<Point>& points, std::vector<Summary>
     }
 }
 
+// The JSON forms below are field lists: alike in shape with each other and with the driver's sums, not
+// repeated logic.
 json to_json(const Sample& s) {
     return json{{"wall_s", round_to(s.wall_s, 5)},
                 {"cpu_s", round_to(s.cpu_s, 5)},

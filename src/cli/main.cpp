@@ -364,6 +364,7 @@ int main(int argc, char** argv) {
     CLI::App* run = app.add_subcommand("run", "Tag audio files; records stream to stdout (or --out) as they are ready.");
     run->footer(kExitCodesHelp);
     arpipe::Config& c = f.config;
+    // One declaration per flag (alike in shape only); numeric engine settings go through add_setting.
     run->add_option("inputs", f.inputs, "Audio files or directories (walked recursively, sorted, audio extensions only)");
     run->add_option("--files-from", f.files_from, "Read input paths from LIST, one per line ('-' = stdin)");
     run->add_option("-m,--model", c.model_path, "TorchScript model with an arpipe.json description (default: the bundled tagger, or $ARPIPE_MODEL)");
