@@ -35,12 +35,15 @@ int usable_cores() {
 }
 
 ThreadSampler::ThreadSampler(std::chrono::milliseconds period) {
+    // At least one sample, even when the run is over before this thread first gets a CPU (a short run on a
+    // loaded machine): the loop tests the stop flag after sampling, not before.
     thread_ = std::thread([this, period] {
-        while (!stop_.load(std::memory_order_relaxed)) {
+        do {
             const int n = thread_count() - 1;  // not counting this sampler
             if (n > max_.load(std::memory_order_relaxed)) max_.store(n, std::memory_order_relaxed);
+            if (stop_.load(std::memory_order_relaxed)) break;
             std::this_thread::sleep_for(period);
-        }
+        } while (!stop_.load(std::memory_order_relaxed));
     });
 }
 
