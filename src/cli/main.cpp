@@ -343,6 +343,9 @@ int main(int argc, char** argv) {
     // Writes to a closed pipe fail with EPIPE instead of killing the process, so the run can end on its own
     // terms (Output::reader_gone).
     std::signal(SIGPIPE, SIG_IGN);
+    // Likewise a file-size limit (ulimit -f): the write fails with EFBIG and is reported, instead of the
+    // process being killed.
+    std::signal(SIGXFSZ, SIG_IGN);
     // A standard descriptor the caller closed (`>&-`) is held by /dev/null opened read-only, so that no file
     // the run opens can take its number and receive records; writes to it then fail (EBADF) and are reported.
     for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) {

@@ -299,6 +299,24 @@ TEST_SUITE("cli") {
         CHECK(arpipe_cli(run + dir.file("v.wav") + " -o /dev/null", dir).code == 0);
     }
 
+    TEST_CASE("--out that cannot be written in full names the file and the reason, and leaves nothing behind") {
+        // A file-size limit stands in for a full disk: past 2 KiB every write fails (EFBIG).
+        TempDir dir;
+        testing::write_audio(dir.file("a.wav"), testing::noise(1.0, 16000, 0.3f), 16000);
+        std::string list;
+        for (int i = 0; i < 100; ++i) list += dir.file("a.wav") + "\n";
+        testing::write_text(dir.file("list.txt"), list);
+        const std::string err = dir.file("err.txt");
+        const int code = bash_status(dir, "ulimit -f 2; " + std::string(ARPIPE_CLI_PATH) + " run -q " + model_flag("loudness_clip.pt") +
+                                              " --files-from " + dir.file("list.txt") + " -o " + dir.file("out.jsonl") + " 2>" + err);
+        CHECK(code == 3);
+        CHECK(testing::read_text(err).find("cannot write " + dir.file("out.jsonl") + ": File too large") != std::string::npos);
+        std::vector<std::string> names;
+        for (const auto& e : std::filesystem::directory_iterator(dir.path())) names.push_back(e.path().filename().string());
+        std::sort(names.begin(), names.end());
+        CHECK(names == std::vector<std::string>{"a.wav", "cmd.sh", "err.txt", "list.txt", "status.txt"});
+    }
+
     TEST_CASE("--out leaves no temporary name, even when the process is killed") {
         TempDir dir;
         testing::write_audio(dir.file("a.wav"), testing::noise(30.0, 16000, 0.3f), 16000);
