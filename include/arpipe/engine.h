@@ -200,8 +200,9 @@ struct MemoryStats {
 /// A snapshot of the process's memory. Cheap (a /proc read and a few mallctl calls); safe from any thread.
 [[nodiscard]] ARPIPE_API MemoryStats memory_stats();
 
-/// The path of the bundled default model: $ARPIPE_MODEL if set, else the build tree's or the install
-/// prefix's share/arpipe/models/tagger.pt, whichever exists.
+/// The path of the bundled default model: $ARPIPE_MODEL if set, else share/arpipe/models/tagger.pt of the
+/// prefix this library is installed in (found relative to the library, so a moved prefix works), of the
+/// build tree, or of the configured install prefix, whichever exists. Never a compiled-in source-tree path.
 [[nodiscard]] ARPIPE_API std::string default_model_path();
 
 }  // namespace arpipe

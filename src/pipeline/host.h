@@ -12,9 +12,11 @@ namespace arpipe {
 [[nodiscard]] double process_cpu_seconds();
 
 /// The first existing file `relative` (e.g. "models/tagger.pt") under arpipe's data folders, searched in
-/// this order: share/arpipe/ beside the binary that holds this code (libarpipe.so, or a program linking the
-/// library statically), the configured install prefix, then the source tree. When none exists, the last
-/// candidate, so that an error message names a path.
+/// this order: share/arpipe/ relative to the binary that holds this code (libarpipe.so, or a program linking
+/// the library statically: <prefix>/lib/../share, <prefix>/lib/<triplet>/../../share, or the build tree's
+/// own share/ link to data/), then the configured install prefix. Never the source tree by a compiled-in
+/// path: an installed library must not fall back to it. When none exists, the last candidate, so that an
+/// error message names a path.
 [[nodiscard]] std::string find_data_file(const std::string& relative);
 
 }  // namespace arpipe

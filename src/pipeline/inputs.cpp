@@ -144,16 +144,16 @@ std::string find_data_file(const std::string& relative) {
     // Relative to the binary holding this function: <prefix>/lib[/<triplet>]/libarpipe.so or
     // <prefix>/bin/<program> -> <prefix>/share/arpipe.
     Dl_info info{};
+    // A build tree has share/arpipe beside its top-level binaries (a link to the source tree's data/, made by
+    // CMake), one level up from build/tests/.
     if (dladdr(reinterpret_cast<void*>(&find_data_file), &info) != 0 && info.dli_fname != nullptr) {
         const fs::path dir = fs::path(info.dli_fname).parent_path();
         candidates.push_back(dir / "../share/arpipe" / relative);
         candidates.push_back(dir / "../../share/arpipe" / relative);
+        candidates.push_back(dir / "share/arpipe" / relative);
     }
 #ifdef ARPIPE_INSTALL_DATADIR
     candidates.push_back(fs::path(ARPIPE_INSTALL_DATADIR) / relative);
-#endif
-#ifdef ARPIPE_SOURCE_DATADIR
-    candidates.push_back(fs::path(ARPIPE_SOURCE_DATADIR) / relative);
 #endif
     for (const auto& c : candidates) {
         std::error_code ec;

@@ -6,7 +6,9 @@
 #   1. compile every public header on its own with no include path but the installed one,
 #   2. configure and build examples/minimal_host with find_package(arpipe), and run it on a sample with the
 #      installed default model,
-#   3. move the installed tree, build the same host with pkg-config's flags, and check it prints the same.
+#   3. move the installed tree, build the same host with pkg-config's flags, and check it prints the same;
+#   4. with the installed models removed, check that the library does not fall back to the source tree.
+# Hosts need C++17 only: the headers and the hosts are compiled as C++17.
 # Before that it checks that the installed libarpipe.so exports arpipe's API and nothing else, and that the
 # generated version.h agrees with the library and the package files.
 # Usage: tests/package/run.sh BUILD_DIR
@@ -30,10 +32,15 @@ if grep -vE '^((typeinfo|typeinfo name|vtable) for )?arpipe::' "$WORK/exports.tx
 fi
 grep -q '^arpipe::Engine::load(' "$WORK/exports.txt" || { echo "libarpipe.so does not export arpipe::Engine::load"; exit 1; }
 
+# No path into the source tree's data is compiled in (debug information names source files; that is all).
+if strings "$PREFIX/lib/libarpipe.so" | grep -F "$SRC/data"; then
+    echo "the installed libarpipe.so holds the paths above, inside the source tree"; exit 1
+fi
+
 # Every header compiles alone, and the compiler's own list of what it opened (-H) holds nothing but the
 # installed arpipe headers and the C and C++ standard libraries.
 for h in "$PREFIX"/include/arpipe/*.h; do
-    echo "#include <arpipe/$(basename "$h")>" | c++ -std=c++20 -fsyntax-only -H -I "$PREFIX/include" -x c++ - \
+    echo "#include <arpipe/$(basename "$h")>" | c++ -std=c++17 -fsyntax-only -H -I "$PREFIX/include" -x c++ - \
         2> "$WORK/opened.txt" || { cat "$WORK/opened.txt"; echo "public header $h does not compile alone"; exit 1; }
     if grep -E '^\.+ ' "$WORK/opened.txt" | grep -vE "^\.+ ($PREFIX/include/arpipe/|/usr/include/c\+\+/|/usr/include/x86_64-linux-gnu/c\+\+/|/usr/lib/gcc/|/usr/include/[^/]+\.h$|/usr/include/(x86_64-linux-gnu/)?(bits|sys|gnu|asm|asm-generic|linux)/)"; then
         echo "public header $h opens the headers above, which are not the installed arpipe's or the standard library's"
@@ -57,13 +64,17 @@ int main() {
                        STR(ARPIPE_VERSION_MAJOR) "." STR(ARPIPE_VERSION_MINOR) "." STR(ARPIPE_VERSION_PATCH)) != 0;
 }
 EOF
-c++ -std=c++20 "$WORK/version.cpp" -I "$PREFIX/include" -L "$PREFIX/lib" -larpipe -Wl,-rpath,"$PREFIX/lib" \
+c++ -std=c++17 "$WORK/version.cpp" -I "$PREFIX/include" -L "$PREFIX/lib" -larpipe -Wl,-rpath,"$PREFIX/lib" \
     -o "$WORK/version"
 version=$("$WORK/version") || { echo "version.h says another version than libarpipe.so ($version)"; exit 1; }
 grep -qF "PACKAGE_VERSION \"$version\"" "$PREFIX/lib/cmake/arpipe/arpipeConfigVersion.cmake" ||
     { echo "arpipeConfigVersion.cmake is not for version $version"; exit 1; }
 
-cmake -S "$SRC/examples/minimal_host" -B "$WORK/host" -DCMAKE_PREFIX_PATH="$PREFIX" >/dev/null
+cmake -S "$SRC/examples/minimal_host" -B "$WORK/host" -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_CXX_STANDARD=17 >/dev/null
+flags=$(cat "$WORK/host/CMakeFiles/minimal_host.dir/flags.make")
+case "$flags" in
+    *-std=gnu++20* | *-std=c++20*) echo "find_package(arpipe) forces C++20 on its host"; exit 1 ;;
+esac  # C++17 or the compiler's default (GCC 12: gnu++17), which CMake then leaves unsaid
 cmake --build "$WORK/host" >/dev/null
 sample=$(ls "$SRC"/data/samples/*.flac "$SRC"/data/samples/*.wav 2>/dev/null | head -n 1)
 model_args=()
@@ -81,7 +92,22 @@ test "$(pc --modversion)" = "$(sed -n 's/^Version: //p' "$PREFIX/lib/pkgconfig/a
 libdir=$(cd "$(pc --variable=libdir)" && pwd)
 test "$libdir" = "$PREFIX/lib" || { echo "pkg-config libdir $libdir is not inside $PREFIX"; exit 1; }
 # shellcheck disable=SC2046  # the flags are meant to split
-c++ "$SRC/examples/minimal_host/main.cpp" $(pc --cflags) $(pc --libs) -Wl,-rpath,"$libdir" -o "$WORK/pc_host"
+c++ -std=c++17 "$SRC/examples/minimal_host/main.cpp" $(pc --cflags) $(pc --libs) -Wl,-rpath,"$libdir" -o "$WORK/pc_host"
 "$WORK/pc_host" "$sample" "${model_args[@]/$WORK\/prefix/$PREFIX}" > "$WORK/pc_out.txt"
 cmp "$WORK/out.txt" "$WORK/pc_out.txt" || { echo "the pkg-config build printed something else"; exit 1; }
+
+# Without its installed models, the moved library must not find the source tree's: default_model_path()
+# names a path inside the prefix or the configured install directory, and that file does not exist.
+rm -rf "$PREFIX/share/arpipe/models"
+cat > "$WORK/where.cpp" <<'EOF2'
+#include <arpipe/engine.h>
+#include <cstdio>
+int main() { std::puts(arpipe::default_model_path().c_str()); }
+EOF2
+c++ -std=c++17 "$WORK/where.cpp" $(pc --cflags) $(pc --libs) -Wl,-rpath,"$libdir" -o "$WORK/where"
+where=$(env -u ARPIPE_MODEL "$WORK/where")
+case "$where" in
+    "$SRC"/*) echo "with its models removed, the installed library falls back to the source tree: $where"; exit 1 ;;
+esac
+test ! -e "$where" || { echo "default_model_path() found $where, which was removed"; exit 1; }
 echo "package test passed"
