@@ -159,6 +159,10 @@ public:
     /// Validates the config, loads the model and its description, and runs it once on a zero batch to check
     /// the output shape. Never throws for bad input; the message says which field or file is wrong.
     ARPIPE_API static LoadResult load(const Config& config);
+    /// The same with the model's bytes (the content of a TorchScript file with its arpipe.json) instead of
+    /// `config.model_path`, for hosts that ship models inside their own bundle. `config.model_path`, when set,
+    /// only names the model in messages and in `ModelInfo::path` (default "model in memory").
+    ARPIPE_API static LoadResult load(const Config& config, const std::string& model_bytes);
 
     ARPIPE_API ~Engine();
     Engine(const Engine&) = delete;
@@ -180,6 +184,7 @@ public:
 
 private:
     explicit Engine(std::unique_ptr<Impl> impl);
+    static LoadResult load_impl(const Config& config, const std::string* model_bytes);
     std::unique_ptr<Impl> impl_;
 };
 

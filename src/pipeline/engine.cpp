@@ -108,7 +108,11 @@ Engine::~Engine() = default;
 const ModelInfo& Engine::model() const noexcept { return impl_->model->info(); }
 const Config& Engine::config() const noexcept { return impl_->config; }
 
-LoadResult Engine::load(const Config& config) {
+LoadResult Engine::load(const Config& config) { return load_impl(config, nullptr); }
+
+LoadResult Engine::load(const Config& config, const std::string& model_bytes) { return load_impl(config, &model_bytes); }
+
+LoadResult Engine::load_impl(const Config& config, const std::string* model_bytes) {
     LoadResult result;
     if (std::string why = config.validate(); !why.empty()) {
         result.code = ErrorCode::bad_config;
@@ -117,7 +121,11 @@ LoadResult Engine::load(const Config& config) {
     }
     auto impl = std::make_unique<Impl>();
     impl->config = config;
-    if (impl->config.model_path.empty()) impl->config.model_path = default_model_path();
+    if (model_bytes != nullptr) {
+        if (impl->config.model_path.empty()) impl->config.model_path = "model in memory";
+    } else if (impl->config.model_path.empty()) {
+        impl->config.model_path = default_model_path();
+    }
     impl->log = make_logger(impl->config);
     try {
         // Before the model loads, so that its weights and the warm-up count against the cap too.
@@ -125,9 +133,11 @@ LoadResult Engine::load(const Config& config) {
         install_memory_cap(cap);
         impl->log->info("inference memory cap: {}", cap > 0 ? format_bytes(cap) : std::string("none"));
         // A model that raises gets a one-line error record; its whole TorchScript report goes to the debug log.
+        std::unique_ptr<Model> model = model_bytes != nullptr ? Model::load_bytes(*model_bytes, impl->config.model_path)
+                                                              : Model::load(impl->config.model_path);
         static_cast<PreparedModel&>(*impl) =
-            PreparedModel::load(impl->config.model_path, config.parallel.batch,
-                                [log = impl->log](const std::string& report) { log->debug("{}", report); });
+            PreparedModel::prepare(std::move(model), config.parallel.batch,
+                                   [log = impl->log](const std::string& report) { log->debug("{}", report); });
         const ModelInfo& info = impl->model->info();
         impl->log->info("model {} ({}): {} Hz, {} input, {} output, {} labels, segment {} s / hop {} s", info.name,
                         info.path, info.sample_rate_hz, to_string(info.input_kind), to_string(info.output_kind), info.labels.size(),

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <mutex>
+#include <sstream>
 #include <span>
 #include <string>
 
@@ -98,12 +99,24 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
     std::error_code ec;
     if (!fs::exists(path, ec)) throw Failure(ErrorCode::bad_model, "model file not found: " + path);
     if (!fs::is_regular_file(path, ec)) throw Failure(ErrorCode::bad_model, "model path is not a file: " + path);
-    pin_torch_threads();
+    return load_from(path, [&path](torch::jit::ExtraFilesMap& extra) { return torch::jit::load(path, c10::kCPU, extra); });
+}
 
+std::unique_ptr<Model> Model::load_bytes(const std::string& bytes, const std::string& name) {
+    if (bytes.empty()) throw Failure(ErrorCode::bad_model, name + " is empty (0 bytes)");
+    return load_from(name, [&bytes](torch::jit::ExtraFilesMap& extra) {
+        std::istringstream in(bytes);
+        return torch::jit::load(in, c10::kCPU, extra);
+    });
+}
+
+template <typename Load>
+std::unique_ptr<Model> Model::load_from(const std::string& path, Load&& load) {
+    pin_torch_threads();
     auto impl = std::make_unique<Impl>();
     torch::jit::ExtraFilesMap extra{{"arpipe.json", ""}};
     try {
-        impl->module = torch::jit::load(path, c10::kCPU, extra);
+        impl->module = load(extra);
     } catch (const c10::Error& e) {
         throw Failure(ErrorCode::bad_model,
                       "cannot load " + path + " as TorchScript: " + first_line(e.what_without_backtrace()));

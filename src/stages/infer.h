@@ -30,6 +30,8 @@ class Model {
 public:
     /// Loads a TorchScript file and its arpipe.json description. Throws Failure(bad_model).
     static std::unique_ptr<Model> load(const std::string& path);
+    /// The same from the bytes of such a file; `name` stands for the path in messages and ModelInfo::path.
+    static std::unique_ptr<Model> load_bytes(const std::string& bytes, const std::string& name);
     ~Model();
     Model(const Model&) = delete;
     Model& operator=(const Model&) = delete;
@@ -59,6 +61,8 @@ public:
 private:
     struct Impl;
     explicit Model(std::unique_ptr<Impl> impl);
+    template <typename Load>
+    static std::unique_ptr<Model> load_from(const std::string& path, Load&& load);
     std::unique_ptr<Impl> impl_;
     std::int64_t steps_ = 0;
     ModelDebugLog debug_log_;

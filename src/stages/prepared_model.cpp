@@ -84,8 +84,12 @@ void check_buffer_sizes(const ModelInfo& info, int batch) {
 }
 
 PreparedModel PreparedModel::load(const std::string& path, int batch, ModelDebugLog debug_log) {
+    return prepare(Model::load(path), batch, std::move(debug_log));
+}
+
+PreparedModel PreparedModel::prepare(std::unique_ptr<Model> model, int batch, ModelDebugLog debug_log) {
     PreparedModel p;
-    p.model = Model::load(path);
+    p.model = std::move(model);
     p.model->set_debug_log(std::move(debug_log));
     const ModelInfo& info = p.model->info();
     check_buffer_sizes(info, batch);  // before the features of a silent window and the warm-up batch exist

@@ -29,6 +29,8 @@ struct PreparedModel {
     /// `batch` rows. `debug_log` receives the full report of an error raised inside the model, at load and
     /// in every later forward() (see Model::set_debug_log). Throws Failure.
     static PreparedModel load(const std::string& path, int batch, ModelDebugLog debug_log = {});
+    /// The same for a model already loaded (e.g. from bytes with Model::load_bytes).
+    static PreparedModel prepare(std::unique_ptr<Model> model, int batch, ModelDebugLog debug_log = {});
 };
 
 /// The most memory one batch of windows may need in the buffers arpipe sizes from a model's description.

@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <thread>
 
 #include "support.h"
@@ -224,6 +227,39 @@ TEST_SUITE("engine") {
         for (const auto& e : sink.errors) cancelled += e.code == ErrorCode::cancelled;
         CHECK(cancelled == 6 - stats.files_ok);
         CHECK(stats.files_not_started >= 1);
+    }
+
+    TEST_CASE("a model loaded from its bytes tags exactly as the same file loaded by path") {
+        const std::string path = testing::repo_path("data/models/tagger.pt");
+        std::ifstream in(path, std::ios::binary);
+        const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        REQUIRE(bytes.size() > 1000);
+        arpipe::Config c;
+        c.parallel = {2, 0, 4};
+        c.model_path = path;
+        auto by_path = arpipe::Engine::load(c);
+        REQUIRE_MESSAGE(by_path.engine, by_path.error);
+        c.model_path.clear();
+        auto by_bytes = arpipe::Engine::load(c, bytes);
+        REQUIRE_MESSAGE(by_bytes.engine, by_bytes.error);
+        CHECK(by_bytes.engine->model().path == "model in memory");
+        CHECK(by_bytes.engine->model().labels == by_path.engine->model().labels);
+        const auto inputs = arpipe::expand_paths({testing::repo_path("data/samples")});
+        std::ostringstream a, b;
+        auto wa = arpipe::make_writer(arpipe::OutputFormat::jsonl, a);
+        auto wb = arpipe::make_writer(arpipe::OutputFormat::jsonl, b);
+        (void)by_path.engine->run(inputs, *wa);
+        (void)by_bytes.engine->run(inputs, *wb);
+        CHECK(a.str().find("\"type\":\"event\"") != std::string::npos);
+        CHECK(a.str() == b.str());
+        // Bad bytes are a load error like a bad file, named as the caller asked.
+        c.model_path = "bundle/tagger";
+        auto bad = arpipe::Engine::load(c, std::string("not a model"));
+        CHECK_FALSE(bad.engine);
+        CHECK(bad.code == ErrorCode::bad_model);
+        CHECK(bad.error.find("cannot load bundle/tagger as TorchScript") == 0);
+        auto empty = arpipe::Engine::load(c, std::string());
+        CHECK(empty.error == "bundle/tagger is empty (0 bytes)");
     }
 
     TEST_CASE("a model that asks for more memory than the cap fails that input only; no cap lets it through") {

@@ -38,9 +38,13 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
     if (!in) throw Failure(ErrorCode::bad_model, "model file not found: " + path);
     std::stringstream ss;
     ss << in.rdbuf();
+    return load_bytes(ss.str(), path);
+}
+
+std::unique_ptr<Model> Model::load_bytes(const std::string& bytes, const std::string& name) {
     auto impl = std::make_unique<Impl>();
-    impl->info = parse_model_description(ss.str());
-    impl->info.path = path;
+    impl->info = parse_model_description(bytes);
+    impl->info.path = name;
     return std::unique_ptr<Model>(new Model(std::move(impl)));
 }
 
