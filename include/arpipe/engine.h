@@ -136,6 +136,7 @@ struct RunOptions {
     /// pools on every worker of that arena while the run lasts.
     bool use_caller_arena = false;
     RunDiagnostics* diagnostics = nullptr;  ///< when set, receives the run's diagnostics (see RunDiagnostics)
+    bool scores = false;  ///< also send every step's scores to Sink::on_scores (off: they cost a record per step)
 };
 
 /// Everything one input produced, for `Engine::process_file`.

@@ -68,6 +68,17 @@ struct Event {
     bool cut = false;
 };
 
+/// The scores of one step (a window of a clip model, a frame of a frame model) over the time it speaks for,
+/// after the activation and before top-k: one value per label, in the model's label order. Sent to
+/// `Sink::on_scores` when a run asks for them (`RunOptions::scores`).
+struct Scores {
+    std::size_t file_index = 0;
+    std::string file;
+    double start_seconds = 0;
+    double end_seconds = 0;
+    std::vector<float> values;  ///< one per label, in label order
+};
+
 /// The terminal record of an input that was processed to its end.
 struct FileSummary {
     std::size_t file_index = 0;
@@ -110,6 +121,9 @@ public:
     virtual void on_summary(const FileSummary& summary) = 0;
     virtual void on_error(const FileError& error) = 0;
     virtual void on_progress(const Progress& /*progress*/) {}
+    /// Per-step scores, when the run was asked for them (`RunOptions::scores`); in time order within an input,
+    /// interleaved with the events (an event comes when it is final, after the scores it spans).
+    virtual void on_scores(const Scores& /*scores*/) {}
     /// Called once after the last input's record.
     virtual void on_finish() {}
 };
@@ -148,7 +162,11 @@ enum class OutputFormat { jsonl, csv, table };
 [[nodiscard]] ARPIPE_API ParseResult<OutputFormat> parse_output_format(std::string_view text);
 
 /// A Sink that writes records to `out` as they arrive (flushing after each input's terminal record).
-/// JSON Lines: one object per line with "type": "event" | "summary" | "error".
+/// JSON Lines: one object per line with "type": "event" | "summary" | "error" | "scores".
 [[nodiscard]] ARPIPE_API std::unique_ptr<Sink> make_writer(OutputFormat format, std::ostream& out);
+/// The same, ready for scores records of a model with these labels: the CSV header then gets one column per
+/// label (filled on "scores" rows), and JSON Lines and the table name each score by its label.
+[[nodiscard]] ARPIPE_API std::unique_ptr<Sink> make_writer(OutputFormat format, std::ostream& out,
+                                                           const std::vector<std::string>& score_labels);
 
 }  // namespace arpipe

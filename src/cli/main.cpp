@@ -82,6 +82,7 @@ public:
         check();
     }
     void on_progress(const arpipe::Progress& p) override { writer_.on_progress(p); }
+    void on_scores(const arpipe::Scores& s) override { writer_.on_scores(s); }
     void on_finish() override { writer_.on_finish(); }
 
 private:
@@ -102,6 +103,7 @@ struct RunFlags {
     bool quiet = false;
     int verbose = 0;
     bool memory_report = false;
+    bool scores = false;
     std::string memory_csv;
     int memory_interval_ms = 200;
 };
@@ -242,7 +244,8 @@ int cmd_run(RunFlags& f) {
             return kExitOutput;
         }
     }
-    auto writer = arpipe::make_writer(f.format, output->stream());
+    auto writer = f.scores ? arpipe::make_writer(f.format, output->stream(), loaded.engine->model().labels)
+                           : arpipe::make_writer(f.format, output->stream());
     WatchedWriter watched(*writer, *output);
     arpipe::cli::ProgressSink progress(watched, !f.quiet && isatty(STDERR_FILENO) != 0);
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> csv(nullptr, &std::fclose);
@@ -260,6 +263,7 @@ int cmd_run(RunFlags& f) {
     install_signal_handlers();
     arpipe::RunOptions options;
     options.cancel = &g_stop;
+    options.scores = f.scores;
     const arpipe::RunStats stats = loaded.engine->run(inputs, sink, options);
 
     if (std::string why = output->commit(); !why.empty()) {
@@ -414,6 +418,9 @@ int main(int argc, char** argv) {
             c.raw_format = *parsed.value;
         },
         "Read .raw/.pcm files as headerless PCM ENCODING:RATE:CHANNELS (s16le, s32le, f32le, u8), e.g. s16le:16000:1");
+    run->add_flag("--scores", f.scores,
+                  "Also write every window's (or frame's) scores for all labels, after the activation and before "
+                  "--top-k: JSONL {\"type\":\"scores\",...}, CSV one column per label, table one line per step");
     run->add_flag("-q,--quiet", f.quiet, "No progress line, no closing summary, errors only");
     run->add_flag("-v,--verbose", f.verbose, "More log messages on stderr (-vv for debug)");
     run->add_flag("--memory-report", f.memory_report, "At the end, print RSS, peak RSS and jemalloc's allocated/active/resident/mapped figures to stderr");

@@ -15,6 +15,11 @@ void ProgressSink::on_event(const Event& e) {
     inner_.on_event(e);
 }
 
+void ProgressSink::on_scores(const Scores& s) {
+    clear_line();
+    inner_.on_scores(s);
+}
+
 void ProgressSink::on_summary(const FileSummary& s) {
     clear_line();
     inner_.on_summary(s);

@@ -21,6 +21,7 @@ public:
     void on_summary(const FileSummary& s) override;
     void on_error(const FileError& e) override;
     void on_progress(const Progress& p) override;
+    void on_scores(const Scores& s) override;
     void on_finish() override;
 
     [[nodiscard]] const std::vector<std::string>& not_processed() const { return not_processed_; }
@@ -49,6 +50,7 @@ public:
     void on_event(const Event& e) override { inner_.on_event(e); }
     void on_summary(const FileSummary& s) override { inner_.on_summary(s); }
     void on_error(const FileError& e) override { inner_.on_error(e); }
+    void on_scores(const Scores& s) override { inner_.on_scores(s); }
     void on_progress(const Progress& p) override;
     void on_finish() override;
 

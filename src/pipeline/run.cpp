@@ -325,8 +325,15 @@ public:
                 e_.model->forward(input, batch_, st.scores);
                 std::copy(st.scores.begin(), st.scores.end(), tok.scores.begin() + row * per_row);
             }
-            score_steps(tok.scores.data(), static_cast<std::int64_t>(tok.count) * e_.steps, labels, e_.activation,
-                        e_.config.post.top_k);
+            const std::int64_t steps = static_cast<std::int64_t>(tok.count) * e_.steps;
+            if (options_.scores) {
+                // The scores records carry every label's score: keep them before top-k.
+                score_steps(tok.scores.data(), steps, labels, e_.activation, 0);
+                tok.all_scores.assign(tok.scores.begin(), tok.scores.begin() + steps * labels);
+                keep_top_k(tok.scores.data(), steps, labels, e_.config.post.top_k);
+            } else {
+                score_steps(tok.scores.data(), steps, labels, e_.activation, e_.config.post.top_k);
+            }
         }, [&](ErrorCode code, std::string message) {
             tok.scores_valid = false;
             tok.fail(code, std::move(message));
@@ -534,8 +541,19 @@ private:
         ++progress_.segments_done;
         ++stats_.segments;
         ready_.clear();
-        track_segment(info_, e_.steps, tok.segments[i], tok.scores.data() + static_cast<std::int64_t>(i) * e_.steps * n_labels,
-                      tracker_, ready_);
+        const std::int64_t at = static_cast<std::int64_t>(i) * e_.steps * n_labels;
+        if (options_.scores) {
+            for_each_step(info_, e_.steps, tok.segments[i], tok.all_scores.data() + at,
+                          [&](double t0, double t1, const float* row) {
+                              scores_.file_index = out_file_;
+                              scores_.file = inputs_[out_file_].name;
+                              scores_.start_seconds = t0;
+                              scores_.end_seconds = t1;
+                              scores_.values.assign(row, row + n_labels);
+                              sink_.on_scores(scores_);
+                          });
+        }
+        track_segment(info_, e_.steps, tok.segments[i], tok.scores.data() + at, tracker_, ready_);
         emit(ready_);
     }
 
@@ -580,6 +598,7 @@ private:
     // Output filter state.
     EventTracker tracker_;
     std::vector<TrackedEvent> ready_;
+    Scores scores_;  // reused for every scores record
     std::size_t out_file_ = static_cast<std::size_t>(-1);
     bool out_closed_ = true;
     std::int64_t file_segments_ = 0, file_events_ = 0;

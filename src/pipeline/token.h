@@ -42,6 +42,7 @@ struct Token {
     std::vector<float> audio;           ///< the contiguous model-rate samples the windows read; window i at i * hop
     std::vector<float> features;        ///< [rows][n_mels][frames] (log_mel models only)
     std::vector<float> scores;          ///< [rows][steps][labels] after activation and top-k
+    std::vector<float> all_scores;      ///< the same before top-k, when the run reports scores (RunOptions::scores)
     bool closes_file = false;           ///< the input's last token: a summary (or the error) follows it
     double source_seconds = 0;          ///< decoded duration, set on the closing token
     int source_rate_hz = 0, source_channels = 0;

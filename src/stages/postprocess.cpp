@@ -28,7 +28,6 @@ std::string_view trim(std::string_view s) {
 }  // namespace
 
 void score_steps(float* scores, std::int64_t steps, std::int64_t labels, Activation activation, int top_k) {
-    std::vector<int> order;
     for (std::int64_t s = 0; s < steps; ++s) {
         float* row = scores + s * labels;
         for (std::int64_t c = 0; c < labels; ++c)
@@ -51,13 +50,19 @@ void score_steps(float* scores, std::int64_t steps, std::int64_t labels, Activat
                               "model score " + float_text(row[c]) + " at step " + std::to_string(s) + ", label " +
                                   std::to_string(c) + " is outside [0, 1] (activation " +
                                   std::string(to_string(activation)) + ")");
-        if (top_k > 0 && top_k < labels) {
-            order.resize(static_cast<std::size_t>(labels));
-            std::iota(order.begin(), order.end(), 0);
-            // Ties go to the lower label index, so the choice never depends on anything but the scores.
-            std::stable_sort(order.begin(), order.end(), [row](int a, int b) { return row[a] > row[b]; });
-            for (std::int64_t k = top_k; k < labels; ++k) row[order[static_cast<std::size_t>(k)]] = 0.0f;
-        }
+    }
+    keep_top_k(scores, steps, labels, top_k);
+}
+
+void keep_top_k(float* scores, std::int64_t steps, std::int64_t labels, int top_k) {
+    if (top_k <= 0 || top_k >= labels) return;
+    std::vector<int> order(static_cast<std::size_t>(labels));
+    for (std::int64_t s = 0; s < steps; ++s) {
+        float* row = scores + s * labels;
+        std::iota(order.begin(), order.end(), 0);
+        // Ties go to the lower label index, so the choice never depends on anything but the scores.
+        std::stable_sort(order.begin(), order.end(), [row](int a, int b) { return row[a] > row[b]; });
+        for (std::int64_t k = top_k; k < labels; ++k) row[order[static_cast<std::size_t>(k)]] = 0.0f;
     }
 }
 
@@ -193,6 +198,12 @@ void EventTracker::release(double horizon, std::vector<TrackedEvent>& ready) {
 
 void track_segment(const ModelInfo& info, std::int64_t steps, const SegmentInfo& seg, const float* scores,
                    EventTracker& tracker, std::vector<TrackedEvent>& ready) {
+    for_each_step(info, steps, seg, scores,
+                  [&](double t0, double t1, const float* row) { tracker.push(t0, t1, row, ready); });
+}
+
+void for_each_step(const ModelInfo& info, std::int64_t steps, const SegmentInfo& seg, const float* scores,
+                   const std::function<void(double, double, const float*)>& step) {
     const double rate = info.sample_rate_hz;
     const double S = static_cast<double>(info.segment_samples);
     const double H = static_cast<double>(info.hop_samples);
@@ -201,7 +212,7 @@ void track_segment(const ModelInfo& info, std::int64_t steps, const SegmentInfo&
     if (info.output_kind == OutputKind::clip) {
         const double t0 = seg.index == 0 ? 0.0 : start + (S - H) / 2.0 / rate;
         const double t1 = seg.last ? audio_end : start + (S + H) / 2.0 / rate;
-        if (t1 > t0) tracker.push(t0, t1, scores, ready);
+        if (t1 > t0) step(t0, t1, scores);
         return;
     }
     const auto n_labels = static_cast<std::int64_t>(info.labels.size());
@@ -212,7 +223,7 @@ void track_segment(const ModelInfo& info, std::int64_t steps, const SegmentInfo&
         if (f0 + 1e-9 < context_end) continue;  // warm-up context, scored by the previous segment
         if (seg.last && f0 >= audio_end - 1e-9) break;
         const double f1 = seg.last ? std::min(f0 + fh, audio_end) : f0 + fh;
-        tracker.push(f0, f1, scores + j * n_labels, ready);
+        step(f0, f1, scores + j * n_labels);
     }
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,6 +25,10 @@ namespace arpipe {
 /// a score outside [0, 1] after the activation (only `none` can give one: the model must output
 /// probabilities itself).
 void score_steps(float* scores, std::int64_t steps, std::int64_t labels, Activation activation, int top_k);
+
+/// The top-k part of score_steps alone: zeroes every score outside each row's `top_k` best (0 keeps all);
+/// ties go to the lower label index.
+void keep_top_k(float* scores, std::int64_t steps, std::int64_t labels, int top_k);
 
 // ---- Model-output checks. Torch-free, so that the fuzz target (tests/fuzz/fuzz_model_output.cpp) runs the
 // very code infer.cpp applies to every forward() result.
@@ -97,5 +102,10 @@ private:
 /// the previous segment) are skipped.
 void track_segment(const ModelInfo& info, std::int64_t steps, const SegmentInfo& seg, const float* scores,
                    EventTracker& tracker, std::vector<TrackedEvent>& ready);
+
+/// The steps of one segment that track_segment feeds to the tracker, each with the time span it speaks for:
+/// calls `step(t0, t1, row)` in time order. Also what the scores records (`Sink::on_scores`) report.
+void for_each_step(const ModelInfo& info, std::int64_t steps, const SegmentInfo& seg, const float* scores,
+                   const std::function<void(double, double, const float*)>& step);
 
 }  // namespace arpipe

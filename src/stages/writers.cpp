@@ -123,6 +123,12 @@ public:
         line_ += nlohmann::json(value).dump();
         return *this;
     }
+    /// A value already in JSON form.
+    JsonRecord& raw(std::string_view key, const std::string& json) {
+        this->key(key);
+        line_ += json;
+        return *this;
+    }
     JsonRecord& flag(std::string_view key, bool value) {
         this->key(key);
         line_ += value ? "true" : "false";
@@ -175,7 +181,25 @@ std::string table_text(std::string_view s) {
 
 class JsonlWriter final : public Sink {
 public:
-    explicit JsonlWriter(std::ostream& out) : out_(out) {}
+    JsonlWriter(std::ostream& out, std::vector<std::string> labels) : out_(out), labels_(std::move(labels)) {}
+    /// {"type":"scores","file":...,"start":...,"end":...,"scores":{"label":0.1234,...}} in label order; an
+    /// array when the writer was not given the labels.
+    void on_scores(const Scores& sc) override {
+        JsonRecord r("scores");
+        r.text("file", sc.file).number("start", ms(sc.start_seconds)).number("end", ms(sc.end_seconds));
+        std::string values;
+        const bool named = labels_.size() == sc.values.size();
+        for (std::size_t k = 0; k < sc.values.size(); ++k) {
+            if (k > 0) values += ',';
+            if (named) {
+                append_json_string(values, labels_[k]);
+                values += ':';
+            }
+            values += nlohmann::json(score4(sc.values[k])).dump();
+        }
+        r.raw("scores", named ? "{" + values + "}" : "[" + values + "]");
+        out_ << r.line();
+    }
     void on_event(const Event& e) override {
         JsonRecord r("event");
         r.text("file", e.file).text("label", e.label).number("start", ms(e.start_seconds)).number("end", ms(e.end_seconds));
@@ -200,6 +224,7 @@ public:
 
 private:
     std::ostream& out_;
+    std::vector<std::string> labels_;
 };
 
 /// A CSV field (RFC 4180): quoted when it holds a comma, a quote, CR or LF, with quotes doubled; the bytes
@@ -213,30 +238,58 @@ std::string csv_field(const std::string& s) {
 
 class CsvWriter final : public Sink {
 public:
-    explicit CsvWriter(std::ostream& out) : out_(out) { out_ << "type,file,label,start,end,score,peak,detail\n"; }
+    /// With `labels`, the header gets one column per label, filled on "scores" rows and empty on the others.
+    CsvWriter(std::ostream& out, const std::vector<std::string>& labels)
+        : out_(out), n_labels_(labels.size()), end_(std::string(labels.size(), ',') + "\n") {
+        out_ << "type,file,label,start,end,score,peak,detail";
+        for (const std::string& l : labels) out_ << ',' << csv_field(l);
+        out_ << '\n';
+    }
+    void on_scores(const Scores& sc) override {
+        out_ << "scores," << csv_field(sc.file) << ",," << fixed(ms(sc.start_seconds), 3) << ',' << fixed(ms(sc.end_seconds), 3)
+             << ",,,";
+        if (n_labels_ == sc.values.size()) {
+            for (float v : sc.values) out_ << ',' << fixed(score4(v), 4);
+            out_ << '\n';
+        } else {  // no label columns: the scores in label order in the detail column
+            std::string joined;
+            for (float v : sc.values) joined += (joined.empty() ? "" : " ") + fixed(score4(v), 4);
+            out_ << joined << end_;
+        }
+    }
     void on_event(const Event& e) override {
         out_ << "event," << csv_field(e.file) << ',' << csv_field(e.label) << ',' << fixed(ms(e.start_seconds), 3) << ','
              << fixed(ms(e.end_seconds), 3) << ',' << fixed(score4(e.score), 4) << ',' << fixed(score4(e.peak), 4) << ','
-             << (e.cut ? "cut: the run was cancelled before the event ended" : "") << '\n';
+             << (e.cut ? "cut: the run was cancelled before the event ended" : "") << end_;
     }
     void on_summary(const FileSummary& s) override {
         out_ << "summary," << csv_field(s.file) << ",,0.000," << fixed(ms(s.duration_seconds), 3) << ",,,"
-             << csv_field("ok: " + std::to_string(s.segments) + " segments, " + std::to_string(s.events) + " events") << '\n';
+             << csv_field("ok: " + std::to_string(s.segments) + " segments, " + std::to_string(s.events) + " events") << end_;
         out_.flush();
     }
     void on_error(const FileError& e) override {
         out_ << "error," << csv_field(e.file) << ",,,,,," << csv_field(std::string(to_string(e.code)) + ": " + e.message)
-             << '\n';
+             << end_;
         out_.flush();
     }
 
 private:
     std::ostream& out_;
+    std::size_t n_labels_;
+    std::string end_;  // the empty label columns, then the newline
 };
 
 class TableWriter final : public Sink {
 public:
-    explicit TableWriter(std::ostream& out) : out_(out) {}
+    TableWriter(std::ostream& out, std::vector<std::string> labels) : out_(out), labels_(std::move(labels)) {}
+    void on_scores(const Scores& sc) override {
+        header(sc.file);
+        out_ << "  " << pad(fixed(ms(sc.start_seconds), 3), 10) << pad(fixed(ms(sc.end_seconds), 3), 10) << "  scores  ";
+        for (std::size_t k = 0; k < sc.values.size(); ++k)
+            out_ << (k ? " " : "") << (labels_.size() == sc.values.size() ? table_text(labels_[k]) + "=" : "")
+                 << fixed(score4(sc.values[k]), 4);
+        out_ << '\n';
+    }
     void on_event(const Event& e) override {
         header(e.file);
         out_ << "  " << pad(fixed(ms(e.start_seconds), 3), 10) << pad(fixed(ms(e.end_seconds), 3), 10) << "  "
@@ -265,6 +318,7 @@ private:
     static std::string pad(const std::string& s, std::size_t w) { return s.size() >= w ? s : std::string(w - s.size(), ' ') + s; }
     static std::string pad_right(const std::string& s, std::size_t w) { return s.size() >= w ? s + ' ' : s + std::string(w - s.size(), ' '); }
     std::ostream& out_;
+    std::vector<std::string> labels_;
     std::string last_file_;
 };
 
@@ -302,13 +356,15 @@ ParseResult<OutputFormat> parse_output_format(std::string_view text) {
     return {std::nullopt, "output format \"" + std::string(text) + "\" is not one of: jsonl, csv, table"};
 }
 
-std::unique_ptr<Sink> make_writer(OutputFormat format, std::ostream& out) {
+std::unique_ptr<Sink> make_writer(OutputFormat format, std::ostream& out) { return make_writer(format, out, {}); }
+
+std::unique_ptr<Sink> make_writer(OutputFormat format, std::ostream& out, const std::vector<std::string>& score_labels) {
     switch (format) {
-        case OutputFormat::csv: return std::make_unique<CsvWriter>(out);
-        case OutputFormat::table: return std::make_unique<TableWriter>(out);
+        case OutputFormat::csv: return std::make_unique<CsvWriter>(out, score_labels);
+        case OutputFormat::table: return std::make_unique<TableWriter>(out, score_labels);
         case OutputFormat::jsonl: break;
     }
-    return std::make_unique<JsonlWriter>(out);
+    return std::make_unique<JsonlWriter>(out, score_labels);
 }
 
 }  // namespace arpipe

@@ -158,4 +158,57 @@ TEST_SUITE("samples") {
         CHECK(windows == 41);
         CHECK(max_diff < 1e-4);
     }
+
+    // Sink::on_scores reports, per window, the scores the model gives for that window after the activation:
+    // the same numbers the torchaudio golden file holds for the same windows (within 1e-4, as above), one
+    // record per window, in time order, every label, even with --top-k 1 in force for the events.
+    TEST_CASE("the scores records equal the model's scores for the same windows") {
+        const auto golden = read_json("tests/data/tagger_torchaudio_golden.json");
+        arpipe::Config c;
+        c.model_path = testing::repo_path("data/models/tagger.pt");
+        c.parallel = {2, 0, 4};
+        auto loaded = arpipe::Engine::load(c);
+        REQUIRE_MESSAGE(loaded.engine, loaded.error);
+        std::vector<arpipe::Input> inputs;
+        for (const auto& [path, rows] : golden["files"].items()) inputs.push_back(arpipe::Input::file(testing::repo_path(path)));
+        struct ScoresSink : testing::CollectSink {
+            std::vector<arpipe::Scores> got;
+            void on_scores(const arpipe::Scores& s) override { got.push_back(s); }
+        } sink;
+        arpipe::RunOptions opt;
+        opt.scores = true;
+        (void)loaded.engine->run(inputs, sink, opt);
+        std::size_t at = 0;
+        double max_diff = 0;
+        std::size_t index = 0;
+        for (const auto& [path, rows] : golden["files"].items()) {
+            CAPTURE(path);
+            double last_end = 0;
+            for (const auto& row : rows) {
+                REQUIRE(at < sink.got.size());
+                const arpipe::Scores& s = sink.got[at++];
+                CHECK(s.file_index == index);
+                CHECK(s.start_seconds == doctest::Approx(last_end));  // contiguous spans, in time order
+                CHECK(s.end_seconds > s.start_seconds);
+                last_end = s.end_seconds;
+                const auto want = row.get<std::vector<float>>();
+                REQUIRE(s.values.size() == want.size());
+                for (std::size_t k = 0; k < want.size(); ++k)
+                    max_diff = std::max(max_diff, static_cast<double>(std::abs(s.values[k] - want[k])));
+            }
+            ++index;
+        }
+        CHECK(at == sink.got.size());
+        MESSAGE(at << " scores records, largest difference from the golden scores " << max_diff);
+        CHECK(max_diff < 1e-4);
+        // Asking for scores changes no event.
+        testing::CollectSink plain;
+        (void)loaded.engine->run(inputs, plain);
+        REQUIRE(plain.events.size() == sink.events.size());
+        for (std::size_t i = 0; i < plain.events.size(); ++i) {
+            CHECK(plain.events[i].start_seconds == sink.events[i].start_seconds);
+            CHECK(plain.events[i].label == sink.events[i].label);
+            CHECK(plain.events[i].score == sink.events[i].score);
+        }
+    }
 }

@@ -79,6 +79,32 @@ TEST_SUITE("writers") {
         CHECK(render(arpipe::OutputFormat::table, e).find("(cut)") != std::string::npos);
     }
 
+    TEST_CASE("scores records: JSON Lines by label, CSV one column per label, the table one line per step") {
+        const arpipe::Scores sc{0, "a.wav", 0.5, 1.0, {0.25f, 0.123456f}};
+        const std::vector<std::string> labels{"speech", "music,jazz"};
+        auto render = [&](arpipe::OutputFormat f, bool named) {
+            std::ostringstream os;
+            auto w = named ? arpipe::make_writer(f, os, labels) : arpipe::make_writer(f, os);
+            w->on_scores(sc);
+            w->on_summary({0, "a.wav", 1.0, 2, 0, 16000, 1});
+            return os.str();
+        };
+        const std::string j = render(arpipe::OutputFormat::jsonl, true);
+        CHECK(j.rfind("{\"type\":\"scores\",\"file\":\"a.wav\",\"start\":0.5,\"end\":1.0,"
+                      "\"scores\":{\"speech\":0.25,\"music,jazz\":0.1235}}\n", 0) == 0);
+        CHECK(render(arpipe::OutputFormat::jsonl, false).find("\"scores\":[0.25,0.1235]") != std::string::npos);
+        const std::string csv = render(arpipe::OutputFormat::csv, true);
+        CHECK(csv.rfind("type,file,label,start,end,score,peak,detail,speech,\"music,jazz\"\n", 0) == 0);
+        CHECK(csv.find("scores,a.wav,,0.500,1.000,,,,0.2500,0.1235\n") != std::string::npos);
+        CHECK(csv.find("\"ok: 2 segments, 0 events\",,\n") != std::string::npos);  // every row has the label columns
+        CHECK(render(arpipe::OutputFormat::csv, false).find("scores,a.wav,,0.500,1.000,,,0.2500 0.1235\n") != std::string::npos);
+        CHECK(render(arpipe::OutputFormat::table, true).find("scores  speech=0.2500 music,jazz=0.1235") != std::string::npos);
+        // A writer made without labels still has the old CSV header.
+        std::ostringstream os;
+        (void)arpipe::make_writer(arpipe::OutputFormat::csv, os);
+        CHECK(os.str() == "type,file,label,start,end,score,peak,detail\n");
+    }
+
     TEST_CASE("format names parse") {
         const auto table = arpipe::parse_output_format("table");
         REQUIRE(table);
