@@ -7,15 +7,11 @@
 #include <c10/util/Exception.h>
 
 #include <atomic>
-#include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <limits>
 #include <mutex>
 #include <new>
-#include <sstream>
 #include <stdexcept>
-#include <vector>
 
 namespace arpipe {
 namespace {
@@ -23,7 +19,6 @@ namespace {
 // The counters. Relaxed order is enough: each is a number on its own, nothing else is published through it.
 std::atomic<std::int64_t> g_cap{0};
 std::atomic<std::int64_t> g_live{0};
-std::atomic<std::int64_t> g_peak{0};
 
 // Every block we hand out starts kPrefix bytes into the block the wrapped allocator gave us; the prefix
 // holds what freeing needs. Why not keep that in a heap context, as DataPtr allows? Because LibTorch's
@@ -39,12 +34,6 @@ struct Prefix {
     c10::DeleterFnPtr inner_deleter;  // ...and the function that frees it
 };
 static_assert(sizeof(Prefix) <= kPrefix, "the prefix must fit in front of the data without breaking its alignment");
-
-void raise_peak(std::int64_t live) noexcept {
-    std::int64_t peak = g_peak.load(std::memory_order_relaxed);
-    while (live > peak && !g_peak.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
-    }
-}
 
 [[noreturn]] void refuse(std::int64_t asked, std::int64_t cap, std::int64_t live) {
     // c10::OutOfMemoryError is a c10::Error, the type LibTorch's own allocation failures have, so every caller
@@ -67,16 +56,14 @@ public:
         const auto asked = static_cast<std::int64_t>(n);
 
         // Reserve the bytes before asking for them, so that two threads cannot both slip under the cap.
-        std::int64_t live = g_live.load(std::memory_order_relaxed);
         if (cap > 0) {
+            std::int64_t live = g_live.load(std::memory_order_relaxed);
             do {
                 if (asked > cap - live) refuse(asked, cap, live);
             } while (!g_live.compare_exchange_weak(live, live + asked, std::memory_order_relaxed));
-            live += asked;
         } else {
-            live = g_live.fetch_add(asked, std::memory_order_relaxed) + asked;
+            g_live.fetch_add(asked, std::memory_order_relaxed);
         }
-        raise_peak(live);
 
         c10::DataPtr inner;
         try {
@@ -124,7 +111,6 @@ void install_once() {
         // during static destruction still call into it.
         static CappedAllocator* const wrapper = new CappedAllocator(c10::GetCPUAllocator());
         c10::SetCPUAllocator(wrapper, kPriority);
-        g_peak.store(g_live.load(std::memory_order_relaxed), std::memory_order_relaxed);
     });
 }
 
@@ -135,10 +121,5 @@ void install_memory_cap(std::int64_t bytes) {
     if (bytes > 0) install_once();
     g_cap.store(bytes, std::memory_order_relaxed);
 }
-
-std::int64_t memory_cap_bytes() noexcept { return g_cap.load(std::memory_order_relaxed); }
-std::int64_t torch_live_bytes() noexcept { return g_live.load(std::memory_order_relaxed); }
-std::int64_t torch_peak_bytes() noexcept { return g_peak.load(std::memory_order_relaxed); }
-void reset_torch_peak_bytes() noexcept { g_peak.store(g_live.load(std::memory_order_relaxed), std::memory_order_relaxed); }
 
 }  // namespace arpipe

@@ -11,7 +11,7 @@
 // the caller gets. Raised inside a TorchScript forward(), it does not come out as a c10::Error: LibTorch
 // 1.13's interpreter catches it and throws a plain std::runtime_error whose what() is its preamble ("The
 // following operation failed in the TorchScript interpreter."), the TorchScript traceback, and last the line
-// "RuntimeError: the model asked for ...". memory_cap_message() picks our line out of either.
+// "RuntimeError: the model asked for ...", the line the inference stage reports (model_error_line).
 // Torch-free header: memory_cap.cpp alone includes torch.
 //
 // What the cap does not see: memory LibTorch or its libraries take without the CPU allocator (tensor
@@ -32,30 +32,14 @@ namespace arpipe {
 /// Throws std::invalid_argument for a negative cap.
 void install_memory_cap(std::int64_t bytes);
 
-/// The cap in force, in bytes; 0 when there is none.
-[[nodiscard]] std::int64_t memory_cap_bytes() noexcept;
-
-/// Bytes of LibTorch CPU tensor storage alive now that were allocated through the counting allocator
-/// (0 before it is installed).
-[[nodiscard]] std::int64_t torch_live_bytes() noexcept;
-
-/// The highest torch_live_bytes() seen since the allocator was installed or reset_torch_peak_bytes().
-[[nodiscard]] std::int64_t torch_peak_bytes() noexcept;
-
-/// Restarts the peak at the live figure of now.
-void reset_torch_peak_bytes() noexcept;
-
 /// A default cap for this machine: 3/4 of the memory the process may use, which is the smaller of MemTotal
-/// (/proc/meminfo) and the cgroup v2 limit (memory.max of the process's own cgroup, when set). A quarter is
+/// (/proc/meminfo) and the tightest cgroup limit of the process and its ancestors (v2 memory.max, or v1
+/// memory.limit_in_bytes). A quarter is
 /// left for what the cap does not count (decoded audio, features, the model's weights if loaded before the
 /// install, other processes). Returns 0 (no cap) when neither figure can be read.
 [[nodiscard]] std::int64_t default_memory_cap_bytes();
 
 /// A byte count for people: "512 B", "3.0 MiB", "6.0 GiB", "4096.0 GiB".
 [[nodiscard]] std::string format_bytes(std::int64_t bytes);
-
-/// The one line of an exception's message that names the cap ("the model asked for ..."), or "" when the
-/// message does not come from the cap. Works on what the TorchScript interpreter makes of our error too.
-[[nodiscard]] std::string memory_cap_message(const std::string& what);
 
 }  // namespace arpipe

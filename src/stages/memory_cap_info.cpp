@@ -1,7 +1,7 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 //
-// The torch-free half of memory_cap.h: the machine's default cap, byte counts for people, and reading the cap's
-// message back out of an exception. memory_cap.cpp holds the allocator itself.
+// The torch-free half of memory_cap.h: the machine's default cap and byte counts for people. memory_cap.cpp
+// holds the allocator itself.
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -88,13 +88,6 @@ std::string format_bytes(std::int64_t bytes) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
     return buf;
-}
-
-std::string memory_cap_message(const std::string& what) {
-    const auto at = what.find("the model asked for ");
-    if (at == std::string::npos || what.find("over the inference memory cap", at) == std::string::npos) return "";
-    const auto end = what.find('\n', at);
-    return what.substr(at, end == std::string::npos ? std::string::npos : end - at);
 }
 
 }  // namespace arpipe

@@ -17,16 +17,6 @@ TEST_SUITE("memory cap") {
         CHECK(arpipe::format_bytes(std::int64_t{1} << 42) == "4096.0 GiB");
     }
 
-    TEST_CASE("the cap's line is found in the TorchScript interpreter's message, and only there") {
-        const std::string interp =
-            "The following operation failed in the TorchScript interpreter.\nTraceback of TorchScript (most recent call "
-            "last):\n  File \"x.py\", line 3\nRuntimeError: the model asked for 1.0 GiB with 2.0 KiB in use, over the "
-            "inference memory cap of 256.0 MiB (--max-memory)\n";
-        CHECK(arpipe::memory_cap_message(interp) ==
-              "the model asked for 1.0 GiB with 2.0 KiB in use, over the inference memory cap of 256.0 MiB (--max-memory)");
-        CHECK(arpipe::memory_cap_message("RuntimeError: something else\n").empty());
-    }
-
     TEST_CASE("the default cap is three quarters of what the process may use") {
         std::ifstream meminfo("/proc/meminfo");
         std::string key;
