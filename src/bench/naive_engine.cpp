@@ -192,7 +192,7 @@ private:
         t0 = Clock::now();
         try {
             model.forward(e_.logmel ? features.data() : audio.data(), batch_, scores);
-            score_steps(scores.data(), static_cast<std::int64_t>(w.count) * e_.steps, n_labels_, e_.activation,
+            score_steps(scores.data(), static_cast<std::int64_t>(w.count) * e_.steps, n_labels_, info_.activation,
                         config_.post.top_k);
         } catch (const Failure&) {
             w.failed = true;

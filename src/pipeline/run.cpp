@@ -328,11 +328,11 @@ public:
             const std::int64_t steps = static_cast<std::int64_t>(tok.count) * e_.steps;
             if (options_.scores) {
                 // The scores records carry every label's score: keep them before top-k.
-                score_steps(tok.scores.data(), steps, labels, e_.activation, 0);
+                score_steps(tok.scores.data(), steps, labels, info_.activation, 0);
                 tok.all_scores.assign(tok.scores.begin(), tok.scores.begin() + steps * labels);
                 keep_top_k(tok.scores.data(), steps, labels, e_.config.post.top_k);
             } else {
-                score_steps(tok.scores.data(), steps, labels, e_.activation, e_.config.post.top_k);
+                score_steps(tok.scores.data(), steps, labels, info_.activation, e_.config.post.top_k);
             }
         }, [&](ErrorCode code, std::string message) {
             tok.scores_valid = false;

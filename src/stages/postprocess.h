@@ -52,7 +52,7 @@ void check_output_shape(std::span<const std::int64_t> got, std::span<const std::
 /// otherwise the first non-empty line. Control characters become spaces and the line is cut at 300 bytes.
 [[nodiscard]] std::string model_error_line(std::string_view what);
 
-/// Times are written to the millisecond (writers.cpp rounds with std::round(t * 1e3) / 1e3). An event
+/// Times are written to the millisecond (writers.cpp rounds with this constant). An event
 /// whose start and end round to the same millisecond would be written as zero-length, so the tracker drops it.
 inline constexpr double kTimeTicksPerSecond = 1e3;
 

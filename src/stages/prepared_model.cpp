@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "failure.h"
+#include "memory_cap.h"  // format_bytes
 #include "model_info.h"
 
 namespace arpipe {
@@ -47,12 +48,6 @@ std::string count(double x) {
     return buf;
 }
 
-std::string gib(double bytes) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f GiB", bytes / (1024.0 * 1024 * 1024));
-    return buf;
-}
-
 }  // namespace
 
 double window_buffer_bytes(const ModelInfo& info, std::int64_t windows) {
@@ -79,8 +74,9 @@ void check_buffer_sizes(const ModelInfo& info, int batch) {
     else
         why = "one window has " + count(w.audio) + " samples (" + samples + ")";
     throw Failure(ErrorCode::bad_model, info.path + ": too large to run: " + why + "; a batch of " + std::to_string(batch) +
-                                            " needs " + count(bytes) + " bytes (" + gib(bytes) +
-                                            "), more than the " + gib(kMaxBatchBytes) + " arpipe allows");
+                                            " needs " + count(bytes) + " bytes (" + format_bytes(static_cast<std::int64_t>(bytes)) +
+                                            "), more than the " + format_bytes(static_cast<std::int64_t>(kMaxBatchBytes)) +
+                                            " arpipe allows");
 }
 
 PreparedModel PreparedModel::load(const std::string& path, int batch, ModelDebugLog debug_log) {
@@ -108,7 +104,6 @@ PreparedModel PreparedModel::prepare(std::unique_ptr<Model> model, int batch, Mo
     p.item_size = 1;
     for (const auto d : p.item_shape) p.item_size *= static_cast<std::size_t>(d);
     p.steps = p.model->prepare(p.item_shape, batch);
-    p.activation = info.activation;
     return p;
 }
 

@@ -22,13 +22,14 @@
 #include <string_view>
 
 #include "arpipe/result.h"
+#include "postprocess.h"  // kTimeTicksPerSecond: the tracker drops what would round to zero length here
 
 namespace arpipe {
 namespace {
 
 // Dividing by an exact power of ten gives the double nearest the decimal, which prints shortest.
 double round_to(double x, double per_unit) { return std::round(x * per_unit) / per_unit; }
-double ms(double seconds) { return round_to(seconds, 1e3); }
+double ms(double seconds) { return round_to(seconds, kTimeTicksPerSecond); }
 double score4(double s) { return round_to(s, 1e4); }
 
 std::string fixed(double x, int decimals) {
