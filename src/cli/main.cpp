@@ -132,13 +132,30 @@ CLI::Option* add_setting(CLI::App* app, const std::string& flags, T& field, cons
     return option;
 }
 
-/// "auto" (-1), "none" or "0" (0), or a byte count with an optional binary suffix: 512M, 8G, 1.5GiB, 4096.
-std::optional<std::int64_t> parse_size(const std::string& text) {
-    if (text == "auto") return -1;
-    if (text == "none") return 0;
+/// Binds `--flag` to `field` through `parse` (text to arpipe::ParseResult); a refusal is a usage error with the
+/// parser's message.
+template <typename T, typename Parse>
+CLI::Option* add_parsed(CLI::App* app, const std::string& flags, T& field, Parse parse, const std::string& help) {
+    const std::string name = flags.substr(flags.rfind(',') + 1);
+    return app->add_option_function<std::string>(
+        flags,
+        [&field, parse, name](const std::string& text) {
+            auto parsed = parse(text);
+            if (!parsed) throw CLI::ValidationError(name, parsed.error);
+            field = *parsed.value;
+        },
+        help);
+}
+
+/// --max-memory: "auto" (-1), "none" or "0" (0), or a byte count with an optional binary suffix (512M, 8G,
+/// 1.5GiB, 4096) within the library's range for max_memory_bytes.
+arpipe::ParseResult<std::int64_t> parse_size(const std::string& text) {
+    const std::string refused = "\"" + text + "\" is not a size like 512M, 8G, auto or none";
+    if (text == "auto") return {-1, {}};
+    if (text == "none") return {0, {}};
     char* end = nullptr;
     const double number = std::strtod(text.c_str(), &end);
-    if (end == text.c_str() || !(number >= 0)) return std::nullopt;
+    if (end == text.c_str() || !(number >= 0)) return {std::nullopt, refused};
     std::string unit(end);
     if (unit.size() >= 2 && (unit.substr(1) == "iB" || unit.substr(1) == "B")) unit.resize(1);
     double scale = 1;
@@ -146,10 +163,10 @@ std::optional<std::int64_t> parse_size(const std::string& text) {
     else if (unit == "M" || unit == "m") scale = 1024.0 * 1024;
     else if (unit == "G" || unit == "g") scale = 1024.0 * 1024 * 1024;
     else if (unit == "T" || unit == "t") scale = 1024.0 * 1024 * 1024 * 1024;
-    else if (!unit.empty() && unit != "B") return std::nullopt;
+    else if (!unit.empty() && unit != "B") return {std::nullopt, refused};
     const double bytes = number * scale;
-    if (bytes > 9.0e18) return std::nullopt;
-    return static_cast<std::int64_t>(bytes);
+    if (!arpipe::setting_range("max_memory_bytes")->contains(bytes)) return {std::nullopt, refused};
+    return {static_cast<std::int64_t>(bytes), {}};
 }
 
 void finish_config(RunFlags& f, const std::shared_ptr<spdlog::logger>& logger) {
@@ -375,16 +392,10 @@ int main(int argc, char** argv) {
     run->add_option("inputs", f.inputs, "Audio files or directories (walked recursively, sorted, audio extensions only)");
     run->add_option("--files-from", f.files_from, "Read input paths from LIST, one per line ('-' = stdin)");
     run->add_option("-m,--model", c.model_path, "TorchScript model with an arpipe.json description (default: the bundled tagger, or $ARPIPE_MODEL)");
-    run->add_option_function<std::string>(
-           "-f,--format",
-           [&f](const std::string& text) {
-               auto parsed = arpipe::parse_output_format(text);
-               if (!parsed) throw CLI::ValidationError("--format", parsed.error);
-               f.format = *parsed.value;
-           },
-           "Output format: jsonl (one JSON object per line), csv, or table")
+    add_parsed(run, "-f,--format", f.format, arpipe::parse_output_format,
+               "Output format: jsonl (one JSON object per line), csv, or table")
         ->default_str("jsonl");
-    run->add_option("-o,--out", f.out, "Write records to FILE (via a temporary file renamed when complete) instead of stdout");
+    run->add_option("-o,--out", f.out, "Write records to FILE instead of stdout; FILE appears (or is replaced) only when the run is complete");
     add_setting(run, "-j,--threads", c.parallel.threads, "parallel.threads", "Worker threads (TBB arena size); 0 = all hardware threads");
     add_setting(run, "--tokens", c.parallel.tokens, "parallel.tokens", "Chunks in flight at once (bounds memory); 0 = 2 x threads + 2");
     add_setting(run, "--batch", c.parallel.batch, "parallel.batch", "Segments per model call");
@@ -397,27 +408,14 @@ int main(int argc, char** argv) {
                 "Score below which an event closes, at most --threshold; -1 = threshold - 0.15");
     add_setting(run, "--min-event", c.post.min_event_seconds, "post.min_event_seconds", "Drop events shorter than this many seconds");
     add_setting(run, "--min-gap", c.post.min_gap_seconds, "post.min_gap_seconds", "Bridge gaps shorter than this many seconds between events of one label");
-    run->add_option_function<std::string>(
-           "--max-memory",
-           [&c](const std::string& text) {
-               const std::optional<std::int64_t> bytes = parse_size(text);
-               const arpipe::SettingRange* range = arpipe::setting_range("max_memory_bytes");
-               if (!bytes || !range->contains(static_cast<double>(*bytes)))
-                   throw CLI::ValidationError("--max-memory", "\"" + text + "\" is not a size like 512M, 8G, auto or none");
-               c.max_memory_bytes = *bytes;
-           },
-           "Cap on the memory the model's tensors may hold at once (e.g. 4G, 512M): a model that asks for more on "
-           "some input fails that input (model_output) instead of the whole run; auto = 3/4 of the machine's "
-           "memory or cgroup limit, none = no cap")
+    add_parsed(run, "--max-memory", c.max_memory_bytes, parse_size,
+               "Cap on the memory the model's tensors may hold at once (e.g. 4G, 512M): a model that asks for more on "
+               "some input fails that input (model_output) instead of the whole run; auto = 3/4 of the machine's "
+               "memory or cgroup limit, none = no cap")
         ->default_str("auto");
-    run->add_option_function<std::string>(
-        "--raw-format",
-        [&c](const std::string& text) {
-            auto parsed = arpipe::parse_raw_format(text);
-            if (!parsed) throw CLI::ValidationError("--raw-format", parsed.error);
-            c.raw_format = *parsed.value;
-        },
-        "Read .raw/.pcm files as headerless PCM ENCODING:RATE:CHANNELS (s16le, s32le, f32le, u8), e.g. s16le:16000:1");
+    add_parsed(run, "--raw-format", c.raw_format, arpipe::parse_raw_format,
+               "Read .raw/.pcm files as headerless PCM ENCODING:RATE:CHANNELS (s16le, s32le, f32le, u8), e.g. "
+               "s16le:16000:1");
     run->add_flag("--scores", f.scores,
                   "Also write every window's (or frame's) scores for all labels, after the activation and before "
                   "--top-k: JSONL {\"type\":\"scores\",...}, CSV one column per label, table one line per step");

@@ -28,6 +28,12 @@ void forget_temp() { g_temp_path[0] = '\0'; }
 
 std::string reason(int err) { return std::strerror(err); }
 
+/// The name /proc gives an open descriptor: linkat() turns an O_TMPFILE file into a named one through it.
+std::string proc_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+/// A name of our own beside `path`, for the moment a file needs one before it takes `path`'s.
+std::string temp_name(const std::string& path) { return path + ".tmp." + std::to_string(::getpid()); }
+
 /// The directory `path` would live in, and its last component.
 std::pair<fs::path, fs::path> split(const std::string& path) {
     const fs::path p(path);
@@ -140,8 +146,7 @@ std::unique_ptr<Output> Output::to_file(const std::string& path, std::string* er
     int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
     if (fd >= 0) {
         // linkat needs /proc to name the unnamed file; without it, use a temporary name instead.
-        const std::string self = "/proc/self/fd/" + std::to_string(fd);
-        if (::access(self.c_str(), F_OK) == 0) {
+        if (::access(proc_fd_path(fd).c_str(), F_OK) == 0) {
             std::unique_ptr<Output> out(new Output(fd, true, path));
             out->final_path_ = path;
             out->unnamed_ = true;
@@ -154,7 +159,7 @@ std::unique_ptr<Output> Output::to_file(const std::string& path, std::string* er
         return nullptr;
     }
     // No O_TMPFILE here (EOPNOTSUPP, EISDIR or EINVAL): a temporary name, removed unless committed.
-    const std::string temp = path + ".tmp." + std::to_string(::getpid());
+    const std::string temp = temp_name(path);
     fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd < 0) {
         *error = "cannot write " + path + ": " + reason(errno);
@@ -181,14 +186,14 @@ std::string Output::commit() {
     }
     if (unnamed_) {
         if (buf_->error() != 0) return reason(buf_->error());
-        const std::string self = "/proc/self/fd/" + std::to_string(buf_->fd());
+        const std::string self = proc_fd_path(buf_->fd());
         int err = 0;
         if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, final_path_.c_str(), AT_SYMLINK_FOLLOW) != 0) {
             err = errno;
             if (err == EEXIST) {
                 // Replace the existing file atomically: a name of our own, then rename over the target. Only
                 // between these two calls can the temporary name exist.
-                const std::string temp = final_path_ + ".tmp." + std::to_string(::getpid());
+                const std::string temp = temp_name(final_path_);
                 remember_temp(temp);
                 err = 0;
                 if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, temp.c_str(), AT_SYMLINK_FOLLOW) != 0) {
@@ -221,9 +226,12 @@ std::string check_output_path(const std::string& flag, const std::string& path, 
                               const std::string& other) {
     if (path.empty()) return {};
     struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode))
-        return flag + " " + path + (S_ISDIR(st.st_mode) ? " is a directory" : " is not a regular file, a FIFO or a character device");
-    if (::stat(path.c_str(), &st) == 0 && S_ISCHR(st.st_mode)) return {};  // /dev/null, a terminal: nothing to overwrite
+    if (::stat(path.c_str(), &st) == 0) {
+        if (S_ISCHR(st.st_mode)) return {};  // /dev/null, a terminal: nothing to overwrite
+        if (S_ISDIR(st.st_mode)) return flag + " " + path + " is a directory";
+        if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
+            return flag + " " + path + " is not a regular file, a FIFO or a character device";
+    }
     for (const std::string& input : inputs)
         if (same_target(path, input)) return flag + " " + path + " is one of the inputs; refusing to overwrite it";
     if (!other.empty() && same_target(path, other)) return flag + " " + path + " names the same file as the other output";
