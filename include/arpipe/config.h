@@ -21,7 +21,8 @@ enum class LogLevel { debug, info, warn, error };
 /// Receives the library's log messages. The library never prints on its own; without a callback it is silent.
 using LogCallback = std::function<void(LogLevel, const std::string&)>;
 
-/// Concurrency of one run (`Config::parallel`). All threads are TBB workers of one arena; LibTorch's own pools stay at one thread.
+/// Concurrency of one run (`Config::parallel`). All threads are TBB workers of one arena; LibTorch's own pools stay at one
+/// thread (unless Config::keep_host_threading).
 struct ParallelConfig {
     int threads = 0;  ///< arena size; 0 = the hardware concurrency. Range [0, 1024].
     int tokens = 0;   ///< live tokens (batches in flight); 0 = 2 x threads + 2. Range [0, 65536].
@@ -68,7 +69,21 @@ struct Config {
     /// ending the process. -1 = 3/4 of the machine's memory (or of the process's cgroup limit, if smaller);
     /// 0 = no cap. The cap is process-wide: the engine loaded last sets it. Range [-1, 2^50].
     std::int64_t max_memory_bytes = -1;
-    LogCallback log;                      ///< optional; receives the library's messages.
+    /// Leave the process's thread settings to the host. By default, Engine::load stops OpenBLAS's thread pool
+    /// and sets LibTorch's inter-op threads to 1 (once per process), and every thread that runs the model
+    /// (the loading thread, each worker of a run, the caller of `run`, a host arena's workers with
+    /// RunOptions::use_caller_arena) gets at::set_num_threads(1) (engine.h lists every process-wide change).
+    /// When true, none of these calls is made: the host's own settings stay, and so do LibTorch's defaults
+    /// where the host set nothing. The memory cap (max_memory_bytes) is not affected.
+    /// Cost: each worker of a run then uses its thread's intra-op count, so a run of N threads can run N
+    /// OpenMP teams at once: the case study's oversubscription. Measured on 2 vCPUs, -j 2, a host that had set
+    /// at::set_num_threads(2): 13-22% more wall time and 15-31% more CPU for identical records; with nothing
+    /// set, no measurable cost there, as Debian's LibTorch defaults to hardware threads / 2 = 1 (more on larger
+    /// machines). docs/performance.md, "Keeping the host's threading", has the numbers and the command.
+    bool keep_host_threading = false;
+    /// Optional; receives the library's messages, on the thread that logs (the loading thread, a run's threads),
+    /// one message at a time per engine; it must not throw (docs/api.md, "Logging").
+    LogCallback log;
     LogLevel log_level = LogLevel::warn;  ///< messages below this level are not produced.
 
     /// Empty when the config is usable, else a message like

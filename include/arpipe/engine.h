@@ -8,11 +8,36 @@
 //     number of threads, and `run` may be called from several threads at once: each call makes its own TBB
 //     arena of `threads` workers and its own per-run state. Two engines in one process are independent.
 //   * A run uses exactly the threads of its arena (the calling thread is one of them); LibTorch's intra-op
-//     and inter-op pools are held at one thread on every worker, and no other library starts a pool.
+//     and inter-op pools are held at one thread on every worker, and no other library starts a pool (unless
+//     Config::keep_host_threading is set; see below).
 //   * Sink callbacks of one run come from one thread at a time, in input order, then time order.
+//   * Streams (arpipe/stream.h) run on their caller's thread, no arena; one thread at a time per stream.
 //   * To cancel, set the `std::atomic<bool>` named in RunOptions from any thread; the run stops taking new
 //     audio, finishes what is in flight, and reports every unfinished input as an error with code
 //     `cancelled`.
+//
+// Process-wide state: what loading and running change for the whole process. Nothing is restored.
+//   * LibTorch inter-op threads: the first Engine::load sets at::set_num_interop_threads(1), unless the host
+//     set it (or started inter-op work) before. LibTorch refuses any later setting, the host's too.
+//   * LibTorch intra-op threads: at::set_num_threads(1) on every thread before it runs the model: the thread
+//     that calls Engine::load, the thread that calls `run`, every worker as it enters the run's arena
+//     (with RunOptions::use_caller_arena, the host's own arena), and the thread that analyses a stream
+//     (Stream::push, Stream::finish, analyse_streams, run_pipe). The count is per thread and stays 1 after
+//     the run; TBB's workers serve every arena of the process, so they keep it in the host's own TBB work.
+//     at::set_num_threads also sets ATen's process default: a thread that first uses LibTorch later (a new
+//     std::thread) starts at 1 as well.
+//   * OpenBLAS: the first Engine::load brings the pthreads build to one thread and stops its thread pool, for
+//     every BLAS call in the process.
+//   * LibTorch's CPU allocator: Engine::load with Config::max_memory_bytes != 0 wraps it, once per process
+//     (c10::SetCPUAllocator, never removed), so every CPU tensor the process allocates afterwards counts
+//     against the cap; the engine loaded last sets the cap (0 lifts it, the wrapper stays).
+//   * During a run only: a TBB observer on its arena (the host's arena with use_caller_arena); with more
+//     threads than the hardware has, a raised tbb::global_control limit and, after the run, tbb::finalize when
+//     no other run is in progress (it declines, and does nothing, while the host uses TBB).
+//   With Config::keep_host_threading the first three items are left out: no thread count is set on any thread
+//   and OpenBLAS keeps its pool; the allocator follows max_memory_bytes either way. Shared but not changed:
+//   FFTW's single-precision planner, called by Engine::load under arpipe's own mutex (a host planning
+//   fftwf_ transforms in another thread at the same time must not overlap a load).
 //
 // Usage
 //   arpipe::Config config;
@@ -35,6 +60,7 @@
 #include "arpipe/config.h"
 #include "arpipe/export.h"
 #include "arpipe/result.h"
+#include "arpipe/stream.h"
 
 namespace arpipe {
 
@@ -159,6 +185,9 @@ class Engine {
 public:
     /// Validates the config, loads the model and its description, and runs it once on a zero batch to check
     /// the output shape. Never throws for bad input; the message says which field or file is wrong.
+    /// Changes process-wide settings and restores none (the list is at the top of this header): LibTorch's
+    /// thread counts and OpenBLAS's pool unless `config.keep_host_threading`, the allocator cap unless
+    /// `config.max_memory_bytes` is 0.
     ARPIPE_API static LoadResult load(const Config& config);
     /// The same with the model's bytes (the content of a TorchScript file with its arpipe.json) instead of
     /// `config.model_path`, for hosts that ship models inside their own bundle. `config.model_path`, when set,
@@ -177,6 +206,26 @@ public:
 
     /// Convenience: one file, results collected in memory.
     [[nodiscard]] ARPIPE_API FileResult process_file(const std::string& path) const;
+
+    /// A stream for live audio of `sample_rate_hz` and `channels` (interleaved), whose records go to `sink`
+    /// as they become final (see arpipe/stream.h). Throws std::invalid_argument when the rate is outside
+    /// [1000, 768000] Hz, the channels outside [1, 64], or an option out of range.
+    [[nodiscard]] ARPIPE_API std::unique_ptr<Stream> open_stream(int sample_rate_hz, int channels, Sink& sink,
+                                                                 const StreamOptions& options = {}) const;
+
+    /// Analyses the windows waiting in `streams` (streams of this engine opened with analyse_on_push false),
+    /// batching windows of different streams into shared model calls of up to `parallel.batch` rows; each
+    /// stream's records go to its own sink, in its own time order. Runs on the calling thread. Streams that
+    /// have ended, or have nothing waiting, are skipped.
+    ARPIPE_API void analyse_streams(const std::vector<Stream*>& streams) const;
+
+    /// Tags the audio read from file descriptor `fd` (a pipe, standard input, a socket) until it ends, through
+    /// a stream, so that records reach `sink` as soon as they are final. The audio is raw PCM in
+    /// `config().raw_format` when that is set, otherwise any format libsndfile recognises from its first bytes
+    /// and can read without seeking (WAV, FLAC, Ogg Vorbis/Opus, AU, ...). The input ends in one summary or
+    /// one error record, as a file does; `on_finish` follows. `fd` is read, never closed. Returns the stats of
+    /// this one-input run.
+    ARPIPE_API RunStats run_pipe(int fd, Sink& sink, const PipeOptions& options = {}) const;
 
     [[nodiscard]] ARPIPE_API const ModelInfo& model() const noexcept;
     [[nodiscard]] ARPIPE_API const Config& config() const noexcept;

@@ -294,6 +294,7 @@ NaiveEngine::NaiveEngine(const NaiveConfig& config) : impl_(std::make_unique<Imp
         throw Failure(ErrorCode::bad_config, "naive engine: threads, intra-op threads and batch must be >= 1");
     Impl& e = *impl_;
     e.config = config;
+    pin_torch_threads();  // inter-op 1, as arpipe's engine sets it; the intra-op count is set below
     static_cast<PreparedModel&>(e) = PreparedModel::load(config.model_path, config.batch);
     if (config.model_per_thread) {
         for (int i = 0; i < config.threads; ++i) {

@@ -23,8 +23,10 @@
 
 #include "arpipe/engine.h"
 #include "arpipe/version.h"
+#include "merge.h"
 #include "output.h"
 #include "progress.h"
+#include "shard.h"
 
 #ifdef ARPIPE_WITH_JEMALLOC
 // jemalloc's compiled-in options for the CLI (MALLOC_CONF in the environment still overrides them).
@@ -71,8 +73,14 @@ const char* kExitCodesHelp =
 /// later record could be delivered, so analysing more audio would only lose it.
 class WatchedWriter final : public arpipe::Sink {
 public:
-    WatchedWriter(arpipe::Sink& writer, const arpipe::cli::Output& output) : writer_(writer), output_(output) {}
-    void on_event(const arpipe::Event& e) override { writer_.on_event(e); }
+    /// `flush_each`: flush after every record (a live stream's records are wanted as soon as they exist), not
+    /// only after each input's terminal record.
+    WatchedWriter(arpipe::Sink& writer, arpipe::cli::Output& output, bool flush_each = false)
+        : writer_(writer), output_(output), flush_each_(flush_each) {}
+    void on_event(const arpipe::Event& e) override {
+        writer_.on_event(e);
+        flush();
+    }
     void on_summary(const arpipe::FileSummary& s) override {
         writer_.on_summary(s);  // the writers flush after each terminal record
         check();
@@ -82,15 +90,24 @@ public:
         check();
     }
     void on_progress(const arpipe::Progress& p) override { writer_.on_progress(p); }
-    void on_scores(const arpipe::Scores& s) override { writer_.on_scores(s); }
+    void on_scores(const arpipe::Scores& s) override {
+        writer_.on_scores(s);
+        flush();
+    }
     void on_finish() override { writer_.on_finish(); }
 
 private:
     void check() {
         if (output_.error() != 0) g_stop.store(true);
     }
+    void flush() {
+        if (!flush_each_) return;
+        output_.stream().flush();
+        check();
+    }
     arpipe::Sink& writer_;
-    const arpipe::cli::Output& output_;
+    arpipe::cli::Output& output_;
+    bool flush_each_;
 };
 
 /// What `arpipe run` was asked to do. Engine settings are bound straight to `config`; the rest is the CLI's.
@@ -106,6 +123,8 @@ struct RunFlags {
     bool scores = false;
     std::string memory_csv;
     int memory_interval_ms = 200;
+    arpipe::cli::ShardFlags shard;  // --shard, --shard-count (src/cli/shard.h)
+    std::string stdin_name = "-";   // --name: the `file` of standard input's records
 };
 
 std::shared_ptr<spdlog::logger> make_cli_logger() {
@@ -199,9 +218,53 @@ bool read_list(const std::string& from, std::vector<std::string>& out, std::stri
     return true;
 }
 
+/// `arpipe run -`: standard input through a stream (Engine::run_pipe), each record written and flushed as
+/// soon as it is final.
+int cmd_run_stdin(RunFlags& f, const std::shared_ptr<spdlog::logger>& logger) {
+    if (f.inputs.size() != 1 || !f.files_from.empty() || !f.shard.spec.empty()) {
+        logger->error("'-' (standard input) must be the only input: no other inputs, --files-from or --shard with it");
+        return kExitUsage;
+    }
+    if (std::string why = arpipe::cli::check_output_path("--out", f.out, {}, f.memory_csv); !why.empty()) {
+        logger->error("{}", why);
+        return kExitUsage;
+    }
+    auto loaded = arpipe::Engine::load(f.config);
+    if (!loaded.engine) {
+        logger->error("{}", loaded.error);
+        return kExitUsage;
+    }
+    std::string why;
+    std::unique_ptr<arpipe::cli::Output> output =
+        f.out.empty() ? arpipe::cli::Output::to_stdout() : arpipe::cli::Output::to_file(f.out, &why);
+    if (!output) {
+        logger->error("{}", why);
+        return kExitOutput;
+    }
+    auto writer = f.scores ? arpipe::make_writer(f.format, output->stream(), loaded.engine->model().labels)
+                           : arpipe::make_writer(f.format, output->stream());
+    WatchedWriter watched(*writer, *output, /*flush_each=*/true);
+    install_signal_handlers();
+    arpipe::PipeOptions options;
+    options.stream.name = f.stdin_name;
+    options.stream.scores = f.scores;
+    options.cancel = &g_stop;
+    const arpipe::RunStats stats = loaded.engine->run_pipe(STDIN_FILENO, watched, options);
+    if (std::string failed = output->commit(); !failed.empty()) {
+        if (!output->reader_gone()) logger->error("cannot write {}: {}", output->name(), failed);
+        return kExitOutput;
+    }
+    if (!f.quiet)
+        std::fprintf(stderr, "arpipe: %s: %.1f s of audio in %.2f s\n", f.stdin_name.c_str(), stats.audio_seconds,
+                     stats.wall_seconds);
+    if (stats.cancelled) return kExitInterrupted;
+    return stats.files_failed == 0 ? kExitOk : kExitSomeFailed;
+}
+
 int cmd_run(RunFlags& f) {
     auto logger = make_cli_logger();
     finish_config(f, logger);
+    if (std::find(f.inputs.begin(), f.inputs.end(), "-") != f.inputs.end()) return cmd_run_stdin(f, logger);
     const arpipe::Config& config = f.config;
     std::vector<std::string> paths = f.inputs;
     if (!f.files_from.empty()) {
@@ -213,6 +276,11 @@ int cmd_run(RunFlags& f) {
     }
     if (paths.empty()) {
         logger->error("no inputs: give files or directories, or --files-from LIST");
+        return kExitUsage;
+    }
+    const auto shard = arpipe::cli::resolve_shard(f.shard, [](const char* name) { return std::getenv(name); });
+    if (!shard) {
+        logger->error("{}", shard.error);
         return kExitUsage;
     }
 
@@ -250,6 +318,9 @@ int cmd_run(RunFlags& f) {
         }
     }
 
+    // --shard: this task's part of the list, in list order (src/cli/shard.h).
+    const std::vector<arpipe::Input> mine =
+        *shard.value ? arpipe::cli::take_shard(inputs, **shard.value, config, *logger) : inputs;
     std::unique_ptr<arpipe::cli::Output> output;
     if (f.out.empty()) {
         output = arpipe::cli::Output::to_stdout();
@@ -281,7 +352,7 @@ int cmd_run(RunFlags& f) {
     arpipe::RunOptions options;
     options.cancel = &g_stop;
     options.scores = f.scores;
-    const arpipe::RunStats stats = loaded.engine->run(inputs, sink, options);
+    const arpipe::RunStats stats = loaded.engine->run(mine, sink, options);
 
     if (std::string why = output->commit(); !why.empty()) {
         // A reader that closed the pipe (`| head`) wanted no more: stop quietly. Anything else is an error.
@@ -389,7 +460,11 @@ int main(int argc, char** argv) {
     run->footer(kExitCodesHelp);
     arpipe::Config& c = f.config;
     // One declaration per flag (alike in shape only); numeric engine settings go through add_setting.
-    run->add_option("inputs", f.inputs, "Audio files or directories (walked recursively, sorted, audio extensions only)");
+    run->add_option("inputs", f.inputs,
+                    "Audio files or directories (walked recursively, sorted, audio extensions only), or - alone for "
+                    "standard input, read as it arrives (WAV, FLAC, Ogg; raw PCM with --raw-format), each record "
+                    "written as soon as it is final");
+    run->add_option("--name", f.stdin_name, "The file name the records of standard input (-) carry")->capture_default_str();
     run->add_option("--files-from", f.files_from, "Read input paths from LIST, one per line ('-' = stdin)");
     run->add_option("-m,--model", c.model_path, "TorchScript model with an arpipe.json description (default: the bundled tagger, or $ARPIPE_MODEL)");
     add_parsed(run, "-f,--format", f.format, arpipe::parse_output_format,
@@ -414,8 +489,8 @@ int main(int argc, char** argv) {
                "memory or cgroup limit, none = no cap")
         ->default_str("auto");
     add_parsed(run, "--raw-format", c.raw_format, arpipe::parse_raw_format,
-               "Read .raw/.pcm files as headerless PCM ENCODING:RATE:CHANNELS (s16le, s32le, f32le, u8), e.g. "
-               "s16le:16000:1");
+               "Read .raw/.pcm files, and standard input (-), as headerless PCM ENCODING:RATE:CHANNELS (s16le, "
+               "s32le, f32le, u8), e.g. s16le:16000:1");
     run->add_flag("--scores", f.scores,
                   "Also write every window's (or frame's) scores for all labels, after the activation and before "
                   "--top-k: JSONL {\"type\":\"scores\",...}, CSV one column per label, table one line per step");
@@ -424,12 +499,15 @@ int main(int argc, char** argv) {
     run->add_flag("--memory-report", f.memory_report, "At the end, print RSS, peak RSS and jemalloc's allocated/active/resident/mapped figures to stderr");
     run->add_option("--memory-csv", f.memory_csv, "Sample memory over the run into a CSV file (wall time, audio time, RSS, jemalloc figures)");
     run->add_option("--memory-interval", f.memory_interval_ms, "Milliseconds between --memory-csv samples")->capture_default_str()->check(CLI::Range(1, 600000));
+    arpipe::cli::add_shard_flags(run, f.shard);
 
     std::string info_model;
     bool info_json = false;
     CLI::App* info = app.add_subcommand("info", "Show what a model expects and emits (its arpipe.json)");
     info->add_option("model", info_model, "Model file (default: the bundled tagger)");
     info->add_flag("--json", info_json, "Print the raw arpipe.json");
+    arpipe::cli::PlanCommand plan(app);
+    arpipe::cli::MergeCommand merge(app);
 
     try {
         app.parse(argc, argv);
@@ -439,5 +517,7 @@ int main(int argc, char** argv) {
     }
     if (run->parsed()) return exit_now(cmd_run(f));
     if (info->parsed()) return exit_now(cmd_info(info_model, info_json));
+    if (plan.parsed()) return exit_now(plan.run());
+    if (merge.parsed()) return exit_now(merge.run());
     return kExitUsage;
 }

@@ -66,37 +66,37 @@ std::string blas_in_use() {
 
 namespace {
 
+using BlasGetInt = int (*)();
+
+/// What is wrong with the BLAS the process loaded, for a warning at load; empty when nothing is. Only reads.
+std::string blas_problem() {
+    const auto get_parallel = reinterpret_cast<BlasGetInt>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+    if (get_parallel == nullptr)
+        return blas_in_use() == "reference blas"
+                   ? "the reference BLAS is loaded; matrix products will be slow: install libopenblas0-pthread"
+                   : "";
+    if (get_parallel() == 0)
+        return "the serial OpenBLAS (libopenblas0-serial) is not safe to call from several threads at once and can give "
+               "wrong model outputs with more than one thread: install libopenblas0-pthread";
+    return "";  // the OpenMP build follows each thread's OpenMP count, which runs pin to 1 (pin_threads)
+}
+
 /// OpenBLAS decides its threads when it is loaded, before any of our code runs. The pthreads build
 /// (Debian's libopenblas0-pthread, the one arpipe wants: it is safe to call from many threads at once,
 /// unlike libopenblas0-serial) starts a pool of (cores - 1) threads unless OPENBLAS_NUM_THREADS=1 was set
-/// before the process started. Bring it down to one thread and stop that pool, once per process, through
-/// OpenBLAS's own exported functions (looked up at run time: no link dependency on OpenBLAS).
-std::string tame_blas() {
-    using GetInt = int (*)();
+/// before the process started. Bring it down to one thread and stop that pool, through OpenBLAS's own
+/// exported functions (looked up at run time: no link dependency on OpenBLAS). Process-wide.
+void stop_blas_pool() {
     using SetInt = void (*)(int);
     using Shutdown = int (*)();
-    const auto get_parallel = reinterpret_cast<GetInt>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
-    if (get_parallel == nullptr) {
-        const std::string blas = blas_in_use();
-        return blas == "reference blas" ? "the reference BLAS is loaded; matrix products will be slow: install libopenblas0-pthread"
-                                        : "";
-    }
-    switch (get_parallel()) {
-        case 0:
-            return "the serial OpenBLAS (libopenblas0-serial) is not safe to call from several threads at once and can give "
-                   "wrong model outputs with more than one thread: install libopenblas0-pthread";
-        case 1: {
-            const auto get_threads = reinterpret_cast<GetInt>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-            const auto set_threads = reinterpret_cast<SetInt>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-            const auto shutdown = reinterpret_cast<Shutdown>(dlsym(RTLD_DEFAULT, "blas_thread_shutdown_"));
-            if (get_threads != nullptr && set_threads != nullptr && get_threads() > 1) {
-                set_threads(1);
-                if (shutdown != nullptr) shutdown();
-            }
-            return "";
-        }
-        default:
-            return "";  // the OpenMP build follows each thread's OpenMP count, which arpipe pins to 1
+    const auto get_parallel = reinterpret_cast<BlasGetInt>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+    if (get_parallel == nullptr || get_parallel() != 1) return;
+    const auto get_threads = reinterpret_cast<BlasGetInt>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+    const auto set_threads = reinterpret_cast<SetInt>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    const auto shutdown = reinterpret_cast<Shutdown>(dlsym(RTLD_DEFAULT, "blas_thread_shutdown_"));
+    if (get_threads != nullptr && set_threads != nullptr && get_threads() > 1) {
+        set_threads(1);
+        if (shutdown != nullptr) shutdown();
     }
 }
 
@@ -128,6 +128,8 @@ LoadResult Engine::load_impl(const Config& config, const std::string* model_byte
     }
     impl->log = make_logger(impl->config);
     try {
+        // Before LibTorch does any work: its inter-op count can only be set before its pool starts.
+        impl->pin_threads();
         // Before the model loads, so that its weights and the warm-up count against the cap too.
         const std::int64_t cap = config.max_memory_bytes < 0 ? default_memory_cap_bytes() : config.max_memory_bytes;
         install_memory_cap(cap);
@@ -142,8 +144,12 @@ LoadResult Engine::load_impl(const Config& config, const std::string* model_byte
         impl->log->info("model {} ({}): {} Hz, {} input, {} output, {} labels, segment {} s / hop {} s", info.name,
                         info.path, info.sample_rate_hz, to_string(info.input_kind), to_string(info.output_kind), info.labels.size(),
                         info.segment_seconds, info.hop_seconds);
-        static const std::string blas_problem = tame_blas();
-        if (!blas_problem.empty()) impl->log->warn("{}", blas_problem);
+        static const std::string blas_warning = blas_problem();
+        if (!blas_warning.empty()) impl->log->warn("{}", blas_warning);
+        if (!impl->config.keep_host_threading) {
+            static std::once_flag blas_once;  // the first load that may touch it, once per process
+            std::call_once(blas_once, stop_blas_pool);
+        }
     } catch (const Failure& f) {
         result.code = f.code();
         result.error = f.what();

@@ -9,7 +9,7 @@
 //   consume (serial_in_order)   events with hysteresis, records to the sink, progress
 //
 // Every thread of a run is a worker of its arena; an observer pins LibTorch's pools to one thread on each
-// worker as it enters. In the library, this file alone creates threads (through TBB); the lab, arpipe-bench
+// worker as it enters (Engine::Impl::pin_threads; not when Config::keep_host_threading is set). In the library, this file alone creates threads (through TBB); the lab, arpipe-bench
 // (src/bench), makes its own worker processes and threads (docs/architecture.md, "Where threads live").
 #include <spdlog/logger.h>
 #include <tbb/enumerable_thread_specific.h>
@@ -62,12 +62,27 @@ auto handing_off(Body body) {
     };
 }
 
-/// Pins LibTorch's intra-op pool to one thread on every worker that joins the arena.
+/// Pins LibTorch's intra-op pool to one thread on every worker that joins the arena (Engine::Impl::pin_threads:
+/// nothing when the host keeps its own threading).
 class TorchPinObserver final : public tbb::task_scheduler_observer {
 public:
-    explicit TorchPinObserver(tbb::task_arena& arena) : tbb::task_scheduler_observer(arena) { observe(true); }
-    ~TorchPinObserver() override { observe(false); }
-    void on_scheduler_entry(bool /*is_worker*/) override { pin_torch_threads(); }
+    TorchPinObserver(tbb::task_arena& arena, const Engine::Impl& engine)
+        : tbb::task_scheduler_observer(arena), engine_(engine) {
+        observe(true);
+    }
+    // observe(false) waits for the callbacks in flight, so none reads the engine after the run. TBB's wait is
+    // invisible to TSan: the callbacks and the end of observation hand off through TsanHandoff, as filters do.
+    ~TorchPinObserver() override {
+        observe(false);
+        [[maybe_unused]] TsanHandoff after_callbacks;
+    }
+    void on_scheduler_entry(bool /*is_worker*/) override {
+        [[maybe_unused]] TsanHandoff h;
+        engine_.pin_threads();
+    }
+
+private:
+    const Engine::Impl& engine_;
 };
 
 /// Counts threads inside a serial filter, to prove it never runs concurrently.
@@ -194,7 +209,7 @@ public:
           pool_(rows_, static_cast<std::size_t>((per_chunk_ - 1) * info_.hop_samples + info_.segment_samples),
                 engine.logmel ? engine.item_size : 0),
           prefetch_(inputs, engine.config.raw_format, 2 * threads),
-          tracker_(info_.labels.size(), engine.config.post) {
+          records_(info_, engine.steps, engine.config.post, options.scores) {
         progress_.files_total = inputs.size();
         if (options.diagnostics != nullptr) *options.diagnostics = {};
     }
@@ -325,15 +340,9 @@ public:
                 e_.model->forward(input, batch_, st.scores);
                 std::copy(st.scores.begin(), st.scores.end(), tok.scores.begin() + row * per_row);
             }
-            const std::int64_t steps = static_cast<std::int64_t>(tok.count) * e_.steps;
-            if (options_.scores) {
-                // The scores records carry every label's score: keep them before top-k.
-                score_steps(tok.scores.data(), steps, labels, info_.activation, 0);
-                tok.all_scores.assign(tok.scores.begin(), tok.scores.begin() + steps * labels);
-                keep_top_k(tok.scores.data(), steps, labels, e_.config.post.top_k);
-            } else {
-                score_steps(tok.scores.data(), steps, labels, info_.activation, e_.config.post.top_k);
-            }
+            // The scores records carry every label's score: they are kept before top-k.
+            score_steps(tok.scores.data(), static_cast<std::int64_t>(tok.count) * e_.steps, labels, info_.activation,
+                        e_.config.post.top_k, options_.scores ? &tok.all_scores : nullptr);
         }, [&](ErrorCode code, std::string message) {
             tok.scores_valid = false;
             tok.fail(code, std::move(message));
@@ -361,13 +370,11 @@ public:
                 for (int i = 0; i < tok->count; ++i) push_segment(*tok, i);
             }
             if (tok->failed) {
-                if (tok->error_code == ErrorCode::cancelled && file_segments_ > 0) {
+                if (tok->error_code == ErrorCode::cancelled && records_.segments() > 0) {
                     // Cancelled inside this input: what was analysed keeps its events. Those still open are
                     // closed at the last analysed step and marked as cut; the analysed audio counts.
-                    std::vector<TrackedEvent> ready;
-                    tracker_.finish(ready);
-                    emit(ready, true);
-                    audio_before_file_ += analysed_seconds();
+                    records_.close(sink_, true);
+                    audio_before_file_ += records_.analysed_seconds();
                 }
                 ++stats_.files_failed;
                 out_closed_ = true;
@@ -375,11 +382,9 @@ public:
                 sink_.on_error(err);
                 ++progress_.files_done;
             } else if (tok->closes_file) {
-                std::vector<TrackedEvent> ready;
-                tracker_.finish(ready);
-                emit(ready);
-                FileSummary sum{tok->file_index,      inputs_[tok->file_index].name, tok->source_seconds, file_segments_,
-                                file_events_,         tok->source_rate_hz,           tok->source_channels};
+                records_.close(sink_);
+                FileSummary sum{tok->file_index, inputs_[tok->file_index].name, tok->source_seconds, records_.segments(),
+                                records_.events(), tok->source_rate_hz,         tok->source_channels};
                 ++stats_.files_ok;
                 out_closed_ = true;
                 sink_.on_summary(sum);
@@ -387,15 +392,16 @@ public:
                 audio_before_file_ += tok->source_seconds;
             }
         }
-        progress_.audio_seconds_done = out_closed_ ? audio_before_file_ : audio_before_file_ + analysed_seconds();
+        progress_.audio_seconds_done = out_closed_ ? audio_before_file_ : audio_before_file_ + records_.analysed_seconds();
         progress_.wall_seconds = seconds_since(start_);
         progress_.file_index = tok->file_index;
-        progress_.file_segments_done = file_segments_;
+        const std::int64_t file_segments = records_.segments();
+        progress_.file_segments_done = file_segments;
         // The header's count until the input's record is out (never below what was already written), then
         // the true count.
         std::int64_t total = tok->file_segments_announced;
-        if (out_closed_) total = file_segments_;
-        else if (total >= 0) total = std::max(total, file_segments_);
+        if (out_closed_) total = file_segments;
+        else if (total >= 0) total = std::max(total, file_segments);
         progress_.file_segments_total = total;
         sink_.on_progress(progress_);
         pool_.release(std::move(tok));
@@ -530,46 +536,15 @@ private:
     void start_file(const Token& tok) {
         out_file_ = tok.file_index;
         out_closed_ = false;
-        file_segments_ = 0;
-        file_events_ = 0;
-        tracker_ = EventTracker(info_.labels.size(), e_.config.post);
+        records_.start(tok.file_index, inputs_[tok.file_index].name);
     }
 
     void push_segment(const Token& tok, int i) {
-        const auto n_labels = static_cast<std::int64_t>(info_.labels.size());
-        ++file_segments_;
         ++progress_.segments_done;
         ++stats_.segments;
-        ready_.clear();
-        const std::int64_t at = static_cast<std::int64_t>(i) * e_.steps * n_labels;
-        if (options_.scores) {
-            for_each_step(info_, e_.steps, tok.segments[i], tok.all_scores.data() + at,
-                          [&](double t0, double t1, const float* row) {
-                              scores_.file_index = out_file_;
-                              scores_.file = inputs_[out_file_].name;
-                              scores_.start_seconds = t0;
-                              scores_.end_seconds = t1;
-                              scores_.values.assign(row, row + n_labels);
-                              sink_.on_scores(scores_);
-                          });
-        }
-        track_segment(info_, e_.steps, tok.segments[i], tok.scores.data() + at, tracker_, ready_);
-        emit(ready_);
-    }
-
-    /// Audio of the open input analysed so far: one hop per window written.
-    [[nodiscard]] double analysed_seconds() const {
-        return static_cast<double>(file_segments_ * info_.hop_samples) / info_.sample_rate_hz;
-    }
-
-    void emit(const std::vector<TrackedEvent>& ready, bool cut = false) {
-        for (const TrackedEvent& t : ready) {
-            Event ev{out_file_, inputs_[out_file_].name, info_.labels[static_cast<std::size_t>(t.label)], t.label,
-                     t.start,   t.end,                   t.score,                                        t.peak,
-                     cut};
-            ++file_events_;
-            sink_.on_event(ev);
-        }
+        const std::int64_t at = static_cast<std::int64_t>(i) * e_.steps * static_cast<std::int64_t>(info_.labels.size());
+        records_.segment(tok.segments[i], tok.scores.data() + at, options_.scores ? tok.all_scores.data() + at : nullptr,
+                         sink_);
     }
 
     const Engine::Impl& e_;
@@ -596,12 +571,9 @@ private:
     bool cancelled_ = false;
 
     // Output filter state.
-    EventTracker tracker_;
-    std::vector<TrackedEvent> ready_;
-    Scores scores_;  // reused for every scores record
+    InputRecords records_;  // the output filter's input: its tracker, scores records and counts
     std::size_t out_file_ = static_cast<std::size_t>(-1);
     bool out_closed_ = true;
-    std::int64_t file_segments_ = 0, file_events_ = 0;
     double audio_before_file_ = 0;
     Progress progress_;
 
@@ -631,7 +603,7 @@ RunStats run_pipeline(const Engine::Impl& engine, const std::vector<Input>& inpu
     run.stats().token_limit = tokens;
 
     auto body = [&] {
-        pin_torch_threads();  // the calling thread works in the arena too
+        engine.pin_threads();  // the calling thread works in the arena too
         constexpr auto serial = tbb::filter_mode::serial_in_order;
         constexpr auto parallel = tbb::filter_mode::parallel;
         const auto chain =
@@ -647,7 +619,7 @@ RunStats run_pipeline(const Engine::Impl& engine, const std::vector<Input>& inpu
     if (options.use_caller_arena) {
         // The host's arena: observe it for this run so its workers pin LibTorch's pools too.
         tbb::task_arena current(tbb::task_arena::attach{});
-        TorchPinObserver observer(current);
+        TorchPinObserver observer(current, engine);
         body();
     } else {
         // TBB caps its worker pool at the hardware concurrency; a run asking for more (to measure
@@ -660,7 +632,7 @@ RunStats run_pipeline(const Engine::Impl& engine, const std::vector<Input>& inpu
             if (raised) cap.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
             tbb::task_arena arena(threads);
             arena.initialize();  // an observer attached to an arena that is not yet initialised leaks its proxy in TBB
-            TorchPinObserver observer(arena);
+            TorchPinObserver observer(arena, engine);
             arena.execute(body);
         }
         // The workers made beyond the cap would stay in TBB's pool, asleep, for the life of the process. When

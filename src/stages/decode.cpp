@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -279,7 +280,143 @@ private:
     const Input& input_;
 };
 
+/// A pipe (standard input) read with libsndfile through virtual I/O: the format is found from the first
+/// bytes as for a file, then frames are read as they arrive. libsndfile seeks while it reads a header, so the
+/// first kHeadBytes are kept and seeks back within them work; a seek ahead of what has come is refused. A read waits until libsndfile's
+/// request is filled, the data ends, or `stop` is set while it waits.
+class PipeSource final : public AudioSource {
+public:
+    PipeSource(int fd, const std::optional<RawFormat>& raw, const std::atomic<bool>* stop) : fd_(fd), stop_(stop) {
+        SF_INFO info{};
+        if (raw) {
+            info.samplerate = raw->sample_rate_hz;
+            info.channels = raw->channels;
+            info.format = SF_FORMAT_RAW | raw_subformat(raw->encoding) | SF_ENDIAN_LITTLE;
+        }
+        SF_VIRTUAL_IO io{};
+        io.get_filelen = [](void*) -> sf_count_t { return SF_COUNT_MAX / 2; };  // unknown: "very long"
+        io.seek = [](sf_count_t offset, int whence, void* self) { return static_cast<PipeSource*>(self)->seek_bytes(offset, whence); };
+        io.read = [](void* dst, sf_count_t n, void* self) { return static_cast<PipeSource*>(self)->read_bytes(dst, n); };
+        io.write = [](const void*, sf_count_t, void*) -> sf_count_t { return 0; };
+        io.tell = [](void* self) -> sf_count_t { return static_cast<PipeSource*>(self)->pos_; };
+        file_ = sf_open_virtual(&io, SFM_READ, &info, this);
+        if (file_ == nullptr) {
+            if (error_ != 0) throw Failure(ErrorCode::read_failed, std::string("cannot read: ") + std::strerror(error_));
+            if (consumed_ == 0) throw Failure(ErrorCode::empty_file, "no data came through the pipe");
+            const int code = sf_error(nullptr);
+            if (code == SF_ERR_UNRECOGNISED_FORMAT)
+                throw Failure(ErrorCode::unsupported_format,
+                              "not a recognised audio format (WAV, FLAC, Ogg and other libsndfile formats are read from a "
+                              "pipe; headerless PCM needs --raw-format ENCODING:RATE:CHANNELS, e.g. s16le:16000:1)");
+            throw Failure(code == SF_ERR_UNSUPPORTED_ENCODING ? ErrorCode::unsupported_format : ErrorCode::bad_header,
+                          sndfile_message(sf_strerror(nullptr)));
+        }
+        try {
+            check_rate(info.samplerate);
+            check_too_many_channels(info.channels);
+            if (info.channels < 1)
+                throw Failure(ErrorCode::bad_header, "the header gives " + std::to_string(info.channels) + " channels");
+        } catch (...) {
+            sf_close(file_);
+            throw;
+        }
+        sf_command(file_, SFC_SET_NORM_FLOAT, nullptr, SF_TRUE);
+        rate_ = info.samplerate;
+        channels_ = info.channels;
+        head_.shrink_to_fit();
+    }
+    ~PipeSource() override { sf_close(file_); }
+    PipeSource(const PipeSource&) = delete;
+    PipeSource& operator=(const PipeSource&) = delete;
+
+    std::int64_t read(float* dst, std::int64_t frames) override {
+        const sf_count_t got = sf_readf_float(file_, dst, frames);
+        if (error_ != 0)
+            throw Failure(ErrorCode::read_failed, "reading failed at frame " + std::to_string(position_ + got) + ": " +
+                                                      std::strerror(error_));
+        if (got < frames && sf_error(file_) != SF_ERR_NO_ERROR)
+            throw Failure(ErrorCode::read_failed, "decoding failed at frame " + std::to_string(position_ + got) + ": " +
+                                                      sndfile_message(sf_strerror(file_)));
+        position_ += got;
+        return got;
+    }
+    bool seek(std::int64_t frame) override { return frame == position_; }
+    [[nodiscard]] bool can_seek() const override { return false; }
+    [[nodiscard]] std::int64_t announced_frames() const override { return -1; }
+
+private:
+    static constexpr sf_count_t kHeadBytes = 1 << 20;
+
+    /// Reads up to `n` bytes from the pipe, waiting for all of them unless the data ends or `stop` is set.
+    sf_count_t fill(char* dst, sf_count_t n) {
+        sf_count_t got = 0;
+        while (got < n && !ended_) {
+            const ssize_t r = ::read(fd_, dst + got, static_cast<std::size_t>(n - got));
+            if (r > 0) {
+                got += r;
+            } else if (r == 0) {
+                ended_ = true;
+            } else if (errno == EINTR) {
+                if (stop_ != nullptr && stop_->load()) ended_ = true;
+            } else {
+                error_ = errno;
+                ended_ = true;
+            }
+        }
+        // Keep the head, so that a header reader can go back into it.
+        if (consumed_ < kHeadBytes && static_cast<sf_count_t>(head_.size()) == consumed_) {
+            const sf_count_t keep = std::min(got, kHeadBytes - consumed_);
+            head_.insert(head_.end(), dst, dst + keep);
+        }
+        consumed_ += got;
+        return got;
+    }
+
+    sf_count_t read_bytes(void* dst, sf_count_t n) {
+        char* out = static_cast<char*>(dst);
+        sf_count_t done = 0;
+        if (pos_ < consumed_) {  // inside the kept head (seek_bytes allows nothing else)
+            done = std::min(n, consumed_ - pos_);
+            std::memcpy(out, head_.data() + pos_, static_cast<std::size_t>(done));
+        }
+        if (done < n) done += fill(out + done, n - done);
+        pos_ += done;
+        return done;
+    }
+
+    sf_count_t seek_bytes(sf_count_t offset, int whence) {
+        sf_count_t target = offset;
+        if (whence == SEEK_CUR) target = pos_ + offset;
+        else if (whence == SEEK_END) return -1;
+        if (target < 0) return -1;
+        if (target <= consumed_) {
+            // Back into what was read: only where every byte was kept.
+            if (target < consumed_ && static_cast<sf_count_t>(head_.size()) != consumed_) return -1;
+            pos_ = target;
+            return pos_;
+        }
+        // Past what has come: refused. Some header readers jump over the audio to look for chunks after it
+        // (libsndfile's WAV reader does when it may seek); obliging would read the whole stream before the
+        // first sample. Refused, they go on from the start of the audio.
+        return -1;
+    }
+
+    int fd_;
+    const std::atomic<bool>* stop_;
+    SNDFILE* file_ = nullptr;
+    std::vector<char> head_;   // the first bytes of the pipe, while all of them are kept
+    sf_count_t consumed_ = 0;  // bytes taken from the pipe
+    sf_count_t pos_ = 0;       // libsndfile's position
+    bool ended_ = false;
+    int error_ = 0;
+};
+
 }  // namespace
+
+std::unique_ptr<AudioSource> AudioSource::open_pipe(int fd, const std::optional<RawFormat>& raw_format,
+                                                    const std::atomic<bool>* stop) {
+    return std::make_unique<PipeSource>(fd, raw_format, stop);
+}
 
 std::unique_ptr<AudioSource> AudioSource::open(const Input& input, const std::optional<RawFormat>& raw_format) {
     if (input.in_memory) return std::make_unique<MemorySource>(input);

@@ -11,6 +11,7 @@
 //   the MP3 bit reservoir, 80 ms for Opus); what is left to this file is the resampler's own pre-roll.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -40,6 +41,12 @@ inline constexpr float kMaxSampleMagnitude = 16.0f;
 class AudioSource {
 public:
     static std::unique_ptr<AudioSource> open(const Input& input, const std::optional<RawFormat>& raw_format);
+    /// A pipe or other stream that cannot seek (standard input): raw PCM in `raw_format` when it is set,
+    /// otherwise any format libsndfile finds from the first bytes (WAV, FLAC, Ogg, ...). Frames are read as
+    /// they arrive; it never seeks and announces no length. A read waiting on the pipe ends as at the end of
+    /// the data when `stop` is set and a signal interrupts the wait. Throws Failure as open() does.
+    static std::unique_ptr<AudioSource> open_pipe(int fd, const std::optional<RawFormat>& raw_format,
+                                                  const std::atomic<bool>* stop = nullptr);
     virtual ~AudioSource() = default;
 
     /// Reads up to `frames` interleaved frames into `dst`; returns frames read (0 at the end). Throws Failure

@@ -112,7 +112,6 @@ std::unique_ptr<Model> Model::load_bytes(const std::string& bytes, const std::st
 
 template <typename Load>
 std::unique_ptr<Model> Model::load_from(const std::string& path, Load&& load) {
-    pin_torch_threads();
     auto impl = std::make_unique<Impl>();
     torch::jit::ExtraFilesMap extra{{"arpipe.json", ""}};
     try {

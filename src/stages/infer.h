@@ -15,7 +15,9 @@
 namespace arpipe {
 
 /// Holds LibTorch's pools at one thread: intra-op for the calling thread (OpenMP's thread count is per
-/// thread, so every worker must call this), inter-op once for the process. Cheap to call again.
+/// thread, so every worker must call this), inter-op once for the process. Cheap to call again. The engine
+/// calls it only through Engine::Impl::pin_threads (src/pipeline/engine_impl.h), which honours
+/// Config::keep_host_threading; loading a Model does not call it (the caller decides).
 void pin_torch_threads();
 
 /// Sets LibTorch's intra-op thread count to `n` (>= 1) with at::set_num_threads, on the calling thread only.

@@ -54,6 +54,14 @@ void score_steps(float* scores, std::int64_t steps, std::int64_t labels, Activat
     keep_top_k(scores, steps, labels, top_k);
 }
 
+void score_steps(float* scores, std::int64_t steps, std::int64_t labels, Activation activation, int top_k,
+                 std::vector<float>* all) {
+    if (all == nullptr) return score_steps(scores, steps, labels, activation, top_k);
+    score_steps(scores, steps, labels, activation, 0);
+    all->assign(scores, scores + steps * labels);
+    keep_top_k(scores, steps, labels, top_k);
+}
+
 void keep_top_k(float* scores, std::int64_t steps, std::int64_t labels, int top_k) {
     if (top_k <= 0 || top_k >= labels) return;
     std::vector<int> order(static_cast<std::size_t>(labels));
@@ -224,6 +232,53 @@ void for_each_step(const ModelInfo& info, std::int64_t steps, const SegmentInfo&
         if (seg.last && f0 >= audio_end - 1e-9) break;
         const double f1 = seg.last ? std::min(f0 + fh, audio_end) : f0 + fh;
         step(f0, f1, scores + j * n_labels);
+    }
+}
+
+InputRecords::InputRecords(const ModelInfo& info, std::int64_t steps, const PostConfig& post, bool scores)
+    : info_(info), steps_(steps), post_(post), scores_(scores), tracker_(info.labels.size(), post) {}
+
+void InputRecords::start(std::size_t index, const std::string& name) {
+    index_ = index;
+    name_ = name;
+    tracker_ = EventTracker(info_.labels.size(), post_);
+    segments_ = events_ = 0;
+}
+
+void InputRecords::segment(const SegmentInfo& seg, const float* top, const float* all, Sink& sink) {
+    ++segments_;
+    const auto n_labels = static_cast<std::int64_t>(info_.labels.size());
+    if (scores_) {
+        for_each_step(info_, steps_, seg, all, [&](double t0, double t1, const float* row) {
+            record_.file_index = index_;
+            record_.file = name_;
+            record_.start_seconds = t0;
+            record_.end_seconds = t1;
+            record_.values.assign(row, row + n_labels);
+            sink.on_scores(record_);
+        });
+    }
+    ready_.clear();
+    track_segment(info_, steps_, seg, top, tracker_, ready_);
+    emit(sink, false);
+}
+
+void InputRecords::close(Sink& sink, bool cut) {
+    ready_.clear();
+    tracker_.finish(ready_);
+    emit(sink, cut);
+}
+
+double InputRecords::analysed_seconds() const noexcept {
+    return static_cast<double>(segments_ * info_.hop_samples) / info_.sample_rate_hz;
+}
+
+void InputRecords::emit(Sink& sink, bool cut) {
+    for (const TrackedEvent& t : ready_) {
+        const Event ev{index_,  name_, info_.labels[static_cast<std::size_t>(t.label)], t.label, t.start,
+                       t.end,   t.score, t.peak, cut};
+        ++events_;
+        sink.on_event(ev);
     }
 }
 

@@ -26,6 +26,11 @@ namespace arpipe {
 /// probabilities itself).
 void score_steps(float* scores, std::int64_t steps, std::int64_t labels, Activation activation, int top_k);
 
+/// score_steps, first copying every label's score (after the activation, before top-k) into `all` when it
+/// is set: what the scores records report (RunOptions::scores, StreamOptions::scores).
+void score_steps(float* scores, std::int64_t steps, std::int64_t labels, Activation activation, int top_k,
+                 std::vector<float>* all);
+
 /// The top-k part of score_steps alone: zeroes every score outside each row's `top_k` best (0 keeps all);
 /// ties go to the lower label index.
 void keep_top_k(float* scores, std::int64_t steps, std::int64_t labels, int top_k);
@@ -107,5 +112,43 @@ void track_segment(const ModelInfo& info, std::int64_t steps, const SegmentInfo&
 /// calls `step(t0, t1, row)` in time order. Also what the scores records (`Sink::on_scores`) report.
 void for_each_step(const ModelInfo& info, std::int64_t steps, const SegmentInfo& seg, const float* scores,
                    const std::function<void(double, double, const float*)>& step);
+
+/// One input's way from per-segment scores to records, shared by the pipeline's output filter and by
+/// streams so that both write the same records: its scores records (when asked for), the event tracker, and
+/// its events as `Event` records, with the counts its summary reports.
+class InputRecords {
+public:
+    InputRecords(const ModelInfo& info, std::int64_t steps, const PostConfig& post, bool scores);
+
+    /// Starts input `index` named `name`: fresh tracker, counts at zero.
+    void start(std::size_t index, const std::string& name);
+    /// One segment's scores ([steps][labels]): `top` after top-k, `all` before it (read only when scores
+    /// records were asked for). Sends its scores records and the events that became final to `sink`.
+    void segment(const SegmentInfo& seg, const float* top, const float* all, Sink& sink);
+    /// Closes every open event at the last analysed step and sends them; `cut` marks them as cut short (a
+    /// cancelled input).
+    void close(Sink& sink, bool cut = false);
+
+    [[nodiscard]] std::size_t index() const noexcept { return index_; }
+    [[nodiscard]] const std::string& name() const noexcept { return name_; }
+    [[nodiscard]] std::int64_t segments() const noexcept { return segments_; }
+    [[nodiscard]] std::int64_t events() const noexcept { return events_; }
+    /// Audio analysed so far: one hop per segment.
+    [[nodiscard]] double analysed_seconds() const noexcept;
+
+private:
+    void emit(Sink& sink, bool cut);
+
+    const ModelInfo& info_;
+    std::int64_t steps_;
+    PostConfig post_;
+    bool scores_;
+    std::size_t index_ = 0;
+    std::string name_;
+    EventTracker tracker_;
+    std::vector<TrackedEvent> ready_;
+    Scores record_;  // reused for every scores record
+    std::int64_t segments_ = 0, events_ = 0;
+};
 
 }  // namespace arpipe

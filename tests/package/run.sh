@@ -9,8 +9,9 @@
 #   3. move the installed tree, build the same host with pkg-config's flags, and check it prints the same;
 #   4. with the installed models removed, check that the library does not fall back to the source tree.
 # Hosts need C++17 only: the headers and the hosts are compiled as C++17.
-# Before that it checks that the installed libarpipe.so exports arpipe's API and nothing else, and that the
-# generated version.h agrees with the library and the package files.
+# Before that it checks that the installed libarpipe.so exports arpipe's API and nothing else, that the
+# generated version.h agrees with the library and the package files, and that the man page is installed and
+# renders with the options of `arpipe run` (skipped, saying so, when the build had no help2man).
 # Usage: tests/package/run.sh BUILD_DIR
 set -euo pipefail
 BUILD_DIR=$(cd "$1" && pwd)
@@ -22,6 +23,27 @@ PREFIX=$WORK/prefix
 cmake --install "$BUILD_DIR" --prefix "$PREFIX" >/dev/null
 test -f "$PREFIX/lib/cmake/arpipe/arpipeConfigVersion.cmake"
 test -x "$PREFIX/bin/arpipe"
+
+# The man page: installed when the build found help2man, and with the options of `arpipe run` in it (help2man
+# reads only the top-level --help; tools/man/help-with-subcommands.sh adds the subcommands').
+help2man_path=$(sed -n 's/^HELP2MAN:FILEPATH=//p' "$BUILD_DIR/CMakeCache.txt")
+case "$help2man_path" in
+    "" | *-NOTFOUND)
+        echo "SKIPPED the man page check: this build found no help2man, so it made no man pages (apt install help2man)" ;;
+    *)
+        page=$PREFIX/share/man/man1/arpipe.1
+        test -f "$page" || { echo "the build found help2man but did not install $page"; exit 1; }
+        if command -v man >/dev/null 2>&1; then
+            man -l "$page" > "$WORK/man.txt" 2>&1 || true
+        else
+            groff -man -Tutf8 -P -cbou "$page" > "$WORK/man.txt" 2>&1 || true
+        fi
+        for option in "ARPIPE RUN" --format --threads; do
+            grep -qF -- "$option" "$WORK/man.txt" ||
+                { cat "$WORK/man.txt"; echo "the rendered man page $page does not mention $option"; exit 1; }
+        done
+        echo "man page: $page renders, with the options of arpipe run" ;;
+esac
 
 # The library exports names in namespace arpipe only (with the typeinfo and vtables of its types): no copy of
 # nlohmann, spdlog, fmt, TBB or LibTorch code that a host's own versions could bind to or replace

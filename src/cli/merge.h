@@ -1,0 +1,47 @@
+// Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
+//
+// `arpipe merge`: the outputs of `arpipe run --shard K/N` (JSON Lines or CSV) joined into the bytes one
+// `arpipe run` over the whole input list writes (docs/scale-out.md).
+//
+// How merge learns the order: it is given the same inputs as the shards (`-i PATH`, `--files-from LIST`) and
+// expands them as `arpipe run` does, so it knows every input's place in the list. A shard output is cut into
+// its inputs' record groups (an input's events and scores, then its one summary or error); each group goes to
+// the place of the input it names. The shard outputs themselves are plain `arpipe run` outputs, so they need
+// no plan, no sidecar and no shard number: any split of the list into files merges, in any order of the files.
+//
+// Before anything is written, every input must have exactly one group with its terminal record: missing
+// inputs (a lost or unfinished shard), inputs in two outputs, records of files that are not inputs, and
+// inputs cancelled in their shard (an interrupted run: a time limit) are all named, and no output appears.
+// A group's bytes are copied as they are, so the merged output is byte-identical to one run's.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace arpipe::cli {
+
+/// Exit code of `arpipe merge` when the shard outputs do not account for the input list exactly (or one is
+/// damaged): nothing was written.
+inline constexpr int kExitMergeIncomplete = 4;
+
+class MergeCommand {
+public:
+    explicit MergeCommand(CLI::App& app);
+    [[nodiscard]] bool parsed() const;
+    /// Runs the command; returns the exit code.
+    int run();
+
+private:
+    CLI::App* app_ = nullptr;
+    std::vector<std::string> parts_;   // the shard outputs
+    std::vector<std::string> inputs_;  // -i: the inputs given to the shards
+    std::string files_from_;
+    std::string out_;
+    bool quiet_ = false;
+};
+
+}  // namespace arpipe::cli
