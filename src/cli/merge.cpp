@@ -398,12 +398,7 @@ void read_groups(const PartFile& part, std::size_t part_index, std::size_t csv_c
 }  // namespace
 
 MergeCommand::MergeCommand(CLI::App& app) {
-    app_ = app.add_subcommand(
-        "merge",
-        "Join the outputs of `arpipe run --shard` (JSON Lines or CSV) into the bytes one run over the whole list "
-        "writes. Give the same inputs as the shards (-i, --files-from): every input must have exactly one summary "
-        "or error among the shard outputs, or nothing is written and the missing, duplicated or unknown inputs are "
-        "named (exit 4)");
+    app_ = app.add_subcommand("merge", "Join the outputs of `run --shard` into the bytes of one run over the whole list");
     app_->add_option("outputs", parts_, "The shard outputs, in any order")->required();
     app_->add_option("-i,--input", inputs_,
                      "An input file or directory as given to `arpipe run` (repeat for several, in the same order)")
@@ -412,7 +407,10 @@ MergeCommand::MergeCommand(CLI::App& app) {
     app_->add_option("-o,--out", out_, "Write the merged records to FILE instead of stdout; FILE appears (or is replaced) "
                                        "only when the merge is complete");
     app_->add_flag("-q,--quiet", quiet_, "No closing summary line");
-    app_->footer("Exit codes: 0 merged, every input has a summary; 1 merged, some inputs have error records (as `arpipe "
+    app_->footer("Give the same inputs as the shards (-i, --files-from) to set the order. Every input must have exactly "
+                 "one summary or error among the shard outputs (JSON Lines or CSV), or nothing is written and the "
+                 "missing, cancelled, duplicated or unknown inputs are named. docs/scale-out.md has more.\n"
+                 "Exit codes: 0 merged, every input has a summary; 1 merged, some inputs have error records (as `arpipe "
                  "run`); 2 usage error or unreadable shard output; 3 the output could not be written; 4 the shard outputs "
                  "do not account for every input exactly once, or one is damaged (nothing written).");
 }

@@ -257,7 +257,8 @@ void add_shard_flags(CLI::App* app, ShardFlags& flags) {
     shard->type_name("K/N|auto");
     app->add_option("--shard-count", flags.count,
                     std::string("N for --shard auto where the scheduler gives only an index (Kubernetes, AWS Batch); "
-                                "the environment variable ") +
+                                "with Slurm it makes the task id the shard number (to submit single tasks again). The "
+                                "environment variable ") +
                         kShardCountVariable + " does the same")
         ->type_name("N")
         ->needs(shard)
@@ -406,9 +407,10 @@ bool read_path_list(const std::string& list, std::vector<std::string>& out, std:
 }
 
 PlanCommand::PlanCommand(CLI::App& app) {
-    app_ = app.add_subcommand("plan",
-                              "Print the inputs a shard of `arpipe run --shard` would take, with their planned lengths "
-                              "(tab-separated: index in the whole list, seconds, what the length came from, file)");
+    app_ = app.add_subcommand("plan", "Print the inputs a shard of `run --shard` would take, with their planned lengths");
+    app_->footer("One tab-separated line per input: its index in the whole list, planned seconds, what the length came "
+                 "from (header, size, none) and the name; the shards' loads and the planning time go to stderr. "
+                 "docs/scale-out.md has more.");
     app_->add_option("inputs", inputs_, "Audio files or directories, as given to `arpipe run`");
     app_->add_option("--files-from", files_from_, "Read input paths from LIST, one per line ('-' = stdin)");
     app_->add_option_function<std::string>(

@@ -47,6 +47,9 @@ std::shared_ptr<spdlog::logger> make_logger(const Config& config) {
     static constexpr spdlog::level::level_enum levels[] = {spdlog::level::debug, spdlog::level::info,
                                                             spdlog::level::warn, spdlog::level::err};
     logger->set_level(config.log ? levels[static_cast<int>(config.log_level)] : spdlog::level::off);
+    // A callback that throws a std::exception loses that message; spdlog's default handler would then print
+    // to stderr itself, and the library never prints.
+    logger->set_error_handler([](const std::string&) {});
     return logger;
 }
 

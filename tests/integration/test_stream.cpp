@@ -410,6 +410,17 @@ TEST_SUITE("streams") {
         CHECK(pcm.code == 0);
         CHECK(pcm.out == from_file.out);
 
+        // A WAV from a writer that cannot go back to fill in its sizes (they stay 0xFFFFFFFF): read to its end.
+        std::string streamed = testing::read_text(wav);
+        REQUIRE(streamed.compare(36, 4, "data") == 0);
+        streamed.replace(4, 4, "\xff\xff\xff\xff");
+        streamed.replace(40, 4, "\xff\xff\xff\xff");
+        const std::string unsized = dir.file("unsized.wav");
+        testing::write_text(unsized, streamed);
+        const auto no_sizes = run_cli_stdin("run -q" + model + " --name " + wav + " -", unsized, dir);
+        CHECK(no_sizes.code == 0);
+        CHECK(no_sizes.out == from_file.out);
+
         // Compressed archives through the pipe: the same records as the file gives.
         const Audio b = bursts(44100, 2, 8.0, 9);
         for (const auto& [name, format] : {std::pair{std::string("a.mp3"), SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III},

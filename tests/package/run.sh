@@ -105,6 +105,25 @@ model_args=()
 test -s "$WORK/out.txt" || { echo "the host printed no events for $sample"; exit 1; }
 echo "minimal_host on $(basename "$sample"):"; cat "$WORK/out.txt"
 
+# The live host (examples/live_host): a sample pushed through a stream in 20 ms blocks (at 200x real time)
+# must give the events the installed command gives for the file, and state its latency.
+cmake -S "$SRC/examples/live_host" -B "$WORK/live" -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_CXX_STANDARD=17 >/dev/null
+cmake --build "$WORK/live" >/dev/null
+live_sample="$SRC/data/samples/music_singularity.ogg"
+live_model=("${model_args[@]}")
+[ ${#live_model[@]} -eq 0 ] || live_model=(--model "${model_args[0]}")
+"$WORK/live/live_host" "$live_sample" --speed 200 "${live_model[@]}" > "$WORK/live.txt"
+grep -q '^worst latency' "$WORK/live.txt" || { echo "live_host printed no latency line"; exit 1; }
+awk '$1 == "event" { printf "%s %s %s\n", $2, $3, $4 }' "$WORK/live.txt" > "$WORK/live_events.txt"
+cli_model=()
+[ ${#model_args[@]} -eq 0 ] || cli_model=(--model "${model_args[0]}")
+"$PREFIX/bin/arpipe" run -q -f csv "${cli_model[@]}" "$live_sample" |
+    awk -F, '$1 == "event" { printf "%s %s %s\n", $3, $4, $5 }' > "$WORK/cli_events.txt"
+test -s "$WORK/live_events.txt" || { echo "live_host printed no events"; exit 1; }
+cmp "$WORK/live_events.txt" "$WORK/cli_events.txt" ||
+    { echo "live_host's events differ from arpipe run's:"; cat "$WORK/live.txt" "$WORK/cli_events.txt"; exit 1; }
+echo "live_host on $(basename "$live_sample"):"; cat "$WORK/live.txt"
+
 # pkg-config: the same host built from the .pc file's flags alone, with the installed tree moved elsewhere
 # first (the .pc file locates its prefix from its own path).
 mv "$PREFIX" "$WORK/moved"
