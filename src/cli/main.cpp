@@ -199,25 +199,6 @@ void finish_config(RunFlags& f, const std::shared_ptr<spdlog::logger>& logger) {
     };
 }
 
-bool read_list(const std::string& from, std::vector<std::string>& out, std::string* error) {
-    std::ifstream file;
-    std::istream* in = &std::cin;
-    if (from != "-") {
-        file.open(from);
-        if (!file) {
-            *error = "cannot read the list file " + from;
-            return false;
-        }
-        in = &file;
-    }
-    std::string line;
-    while (std::getline(*in, line)) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (!line.empty()) out.push_back(line);
-    }
-    return true;
-}
-
 /// `arpipe run -`: standard input through a stream (Engine::run_pipe), each record written and flushed as
 /// soon as it is final.
 int cmd_run_stdin(RunFlags& f, const std::shared_ptr<spdlog::logger>& logger) {
@@ -269,7 +250,7 @@ int cmd_run(RunFlags& f) {
     std::vector<std::string> paths = f.inputs;
     if (!f.files_from.empty()) {
         std::string why;
-        if (!read_list(f.files_from, paths, &why)) {
+        if (!arpipe::cli::read_path_list(f.files_from, paths, &why)) {
             logger->error("{}", why);
             return kExitUsage;
         }

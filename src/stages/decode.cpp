@@ -63,6 +63,14 @@ void check_too_many_channels(int channels) {
                       "channel count " + std::to_string(channels) + " is not in [1, " + std::to_string(kMaxChannels) + "]");
 }
 
+/// What an opened header must say: a rate in range and 1 to kMaxChannels channels.
+void check_header(const SF_INFO& info) {
+    check_rate(info.samplerate);
+    check_too_many_channels(info.channels);
+    if (info.channels < 1)
+        throw Failure(ErrorCode::bad_header, "the header gives " + std::to_string(info.channels) + " channels");
+}
+
 /// ENAMETOOLONG: the whole path is past PATH_MAX, or one name in it past NAME_MAX. Either way the file may
 /// well exist; the system just cannot be asked about it by this path.
 [[noreturn]] void throw_path_too_long(const std::string& path) {
@@ -116,10 +124,7 @@ public:
         SF_INFO info{};
         file_ = open_file(path, raw, &info, &fd_);
         try {
-            check_rate(info.samplerate);
-            check_too_many_channels(info.channels);
-            if (info.channels < 1)
-                throw Failure(ErrorCode::bad_header, "the header gives " + std::to_string(info.channels) + " channels");
+            check_header(info);
         } catch (...) {
             // The destructor does not run for a constructor that throws: close here (found by the fuzzer).
             sf_close(file_);
@@ -312,10 +317,7 @@ public:
                           sndfile_message(sf_strerror(nullptr)));
         }
         try {
-            check_rate(info.samplerate);
-            check_too_many_channels(info.channels);
-            if (info.channels < 1)
-                throw Failure(ErrorCode::bad_header, "the header gives " + std::to_string(info.channels) + " channels");
+            check_header(info);
         } catch (...) {
             sf_close(file_);
             throw;
