@@ -1,7 +1,7 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 //
 // What a run produces: events, one terminal record per input (a summary or an error), progress, and the
-// writers that turn them into JSON Lines, CSV or a table.
+// writers that turn them into JSON Lines, CSV, a table, Audacity labels or RTTM.
 #pragma once
 
 #include <cstddef>
@@ -155,10 +155,11 @@ struct RunStats {
     StageTimes stage;
 };
 
-/// Output formats of the bundled writers.
-enum class OutputFormat { jsonl, csv, table };
+/// Output formats of the bundled writers. `audacity` (an Audacity label track) and `rttm` (NIST RTTM) write
+/// events only, as those formats have no place for summaries or scores (README, "Output formats").
+enum class OutputFormat { jsonl, csv, table, audacity, rttm };
 
-/// Parses "jsonl", "json", "csv" or "table".
+/// Parses "jsonl", "json", "csv", "table", "audacity" or "rttm".
 [[nodiscard]] ARPIPE_API ParseResult<OutputFormat> parse_output_format(std::string_view text);
 
 /// A Sink that writes records to `out` as they arrive (flushing after each input's terminal record).

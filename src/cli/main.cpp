@@ -3,6 +3,7 @@
 // The `arpipe` command: parse flags -> Config -> Engine -> writer. Nothing here knows about threads,
 // tensors or DSP.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -17,6 +18,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <tuple>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -26,6 +28,7 @@
 #include "merge.h"
 #include "output.h"
 #include "progress.h"
+#include "resume.h"
 #include "shard.h"
 
 #ifdef ARPIPE_WITH_JEMALLOC
@@ -83,10 +86,12 @@ public:
     }
     void on_summary(const arpipe::FileSummary& s) override {
         writer_.on_summary(s);  // the writers flush after each terminal record
+        output_.input_done();   // a journal's fsync policy
         check();
     }
     void on_error(const arpipe::FileError& e) override {
         writer_.on_error(e);
+        output_.input_done();
         check();
     }
     void on_progress(const arpipe::Progress& p) override { writer_.on_progress(p); }
@@ -117,6 +122,7 @@ struct RunFlags {
     std::string files_from;
     arpipe::OutputFormat format = arpipe::OutputFormat::jsonl;
     std::string out;
+    bool resume = false;  // --resume: --out through its journal FILE.partial (src/cli/resume.h)
     bool quiet = false;
     int verbose = 0;
     bool memory_report = false;
@@ -202,8 +208,8 @@ void finish_config(RunFlags& f, const std::shared_ptr<spdlog::logger>& logger) {
 /// `arpipe run -`: standard input through a stream (Engine::run_pipe), each record written and flushed as
 /// soon as it is final.
 int cmd_run_stdin(RunFlags& f, const std::shared_ptr<spdlog::logger>& logger) {
-    if (f.inputs.size() != 1 || !f.files_from.empty() || !f.shard.spec.empty()) {
-        logger->error("'-' (standard input) must be the only input: no other inputs, --files-from or --shard with it");
+    if (f.inputs.size() != 1 || !f.files_from.empty() || !f.shard.spec.empty() || f.resume) {
+        logger->error("'-' (standard input) must be the only input: no other inputs, --files-from, --shard or --resume with it");
         return kExitUsage;
     }
     if (std::string why = arpipe::cli::check_output_path("--out", f.out, {}, f.memory_csv); !why.empty()) {
@@ -246,6 +252,15 @@ int cmd_run(RunFlags& f) {
     auto logger = make_cli_logger();
     finish_config(f, logger);
     if (std::find(f.inputs.begin(), f.inputs.end(), "-") != f.inputs.end()) return cmd_run_stdin(f, logger);
+    if (f.resume && f.out.empty()) {
+        logger->error("--resume needs --out FILE: the journal FILE.partial is kept beside it");
+        return kExitUsage;
+    }
+    if (f.resume && f.format != arpipe::OutputFormat::jsonl && f.format != arpipe::OutputFormat::csv) {
+        logger->error("--resume needs -f jsonl or -f csv: the journal is read back, and only those formats have a "
+                      "record that ends each input");
+        return kExitUsage;
+    }
     const arpipe::Config& config = f.config;
     std::vector<std::string> paths = f.inputs;
     if (!f.files_from.empty()) {
@@ -298,12 +313,53 @@ int cmd_run(RunFlags& f) {
             return kExitUsage;
         }
     }
+    const std::string journal = f.out.empty() ? std::string() : arpipe::cli::journal_path(f.out);
+    if (f.resume) {
+        struct stat st {};
+        if (::stat(f.out.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+            logger->error("--resume needs --out to name a regular file, and {} is not one", f.out);
+            return kExitUsage;
+        }
+        if (std::string why = arpipe::cli::check_output_path("--out", journal, input_names, f.memory_csv); !why.empty()) {
+            logger->error("{} (the journal of --resume)", why);
+            return kExitUsage;
+        }
+    } else if (!journal.empty() && ::access(journal.c_str(), F_OK) == 0) {
+        // Left by an interrupted --resume run: this run does not use it, and does not remove it either.
+        logger->warn("{} exists (the journal of an interrupted --resume run); this run ignores it and leaves it; "
+                     "run with --resume to continue it, or remove it",
+                     journal);
+    }
 
     // --shard: this task's part of the list, in list order (src/cli/shard.h).
-    const std::vector<arpipe::Input> mine =
+    std::vector<arpipe::Input> mine =
         *shard.value ? arpipe::cli::take_shard(inputs, **shard.value, config, *logger) : inputs;
     std::unique_ptr<arpipe::cli::Output> output;
-    if (f.out.empty()) {
+    std::size_t resumed = 0, resumed_failed = 0;  // inputs the journal already holds
+    if (f.resume) {
+        std::string header;  // what the writer writes before any record
+        {
+            std::ostringstream probe;
+            auto w = f.scores ? arpipe::make_writer(f.format, probe, loaded.engine->model().labels)
+                              : arpipe::make_writer(f.format, probe);
+            header = probe.str();
+        }
+        arpipe::cli::Journal j = arpipe::cli::open_journal(f.out, f.format == arpipe::OutputFormat::csv, header, mine);
+        if (!j.output) {
+            logger->error("{}", j.error);
+            return j.exit_code;
+        }
+        if (j.dropped_bytes > 0)
+            logger->info("{}: cut {} byte(s) after its last complete input (a torn record, an input that did not "
+                         "finish, or the `cancelled` records of an interrupted run)",
+                         journal, j.dropped_bytes);
+        if (!f.quiet && j.done > 0)
+            std::fprintf(stderr, "arpipe: resuming %s: %zu of %zu input(s) already done\n", journal.c_str(), j.done, mine.size());
+        output = std::move(j.output);
+        resumed = j.done;
+        resumed_failed = j.failed;
+        mine.erase(mine.begin(), mine.begin() + static_cast<std::ptrdiff_t>(resumed));
+    } else if (f.out.empty()) {
         output = arpipe::cli::Output::to_stdout();
     } else {
         std::string why;
@@ -335,7 +391,13 @@ int cmd_run(RunFlags& f) {
     options.scores = f.scores;
     const arpipe::RunStats stats = loaded.engine->run(mine, sink, options);
 
-    if (std::string why = output->commit(); !why.empty()) {
+    if (f.resume && stats.cancelled) {
+        // The journal stays, so that --resume continues from its last complete input.
+        if (std::string why = output->sync(); !why.empty()) {
+            logger->error("cannot write {}: {}", output->name(), why);
+            return kExitOutput;
+        }
+    } else if (std::string why = output->commit(); !why.empty()) {
         // A reader that closed the pipe (`| head`) wanted no more: stop quietly. Anything else is an error.
         if (!output->reader_gone()) logger->error("cannot write {}: {}", output->name(), why);
         return kExitOutput;
@@ -357,9 +419,12 @@ int cmd_run(RunFlags& f) {
     if (stats.cancelled) {
         std::fprintf(stderr, "arpipe: interrupted; %zu input(s) not processed:\n", progress.not_processed().size());
         for (const auto& name : progress.not_processed()) std::fprintf(stderr, "  %s\n", name.c_str());
+        if (f.resume)
+            std::fprintf(stderr, "arpipe: the journal %s keeps the completed inputs; run again with --resume to continue\n",
+                         journal.c_str());
         return kExitInterrupted;
     }
-    return stats.files_failed == 0 ? kExitOk : kExitSomeFailed;
+    return stats.files_failed + resumed_failed == 0 ? kExitOk : kExitSomeFailed;
 }
 
 int cmd_info(const std::string& model_path, bool as_json) {
@@ -449,9 +514,12 @@ int main(int argc, char** argv) {
     run->add_option("--files-from", f.files_from, "Read input paths from LIST, one per line ('-' = stdin)");
     run->add_option("-m,--model", c.model_path, "TorchScript model with an arpipe.json description (default: the bundled tagger, or $ARPIPE_MODEL)");
     add_parsed(run, "-f,--format", f.format, arpipe::parse_output_format,
-               "Output format: jsonl (one JSON object per line), csv, or table")
+               "Output format: jsonl (one JSON object per line), csv, table, audacity (a label track) or rttm (NIST RTTM)")
         ->default_str("jsonl");
     run->add_option("-o,--out", f.out, "Write records to FILE instead of stdout; FILE appears (or is replaced) only when the run is complete");
+    run->add_flag("--resume", f.resume,
+                  "With --out FILE: write through a journal, FILE.partial, kept when the run is interrupted or killed; "
+                  "run again with --resume to do only the inputs it does not hold yet (jsonl and csv only)");
     add_setting(run, "-j,--threads", c.parallel.threads, "parallel.threads", "Worker threads (TBB arena size); 0 = all hardware threads");
     add_setting(run, "--tokens", c.parallel.tokens, "parallel.tokens", "Chunks in flight at once (bounds memory); 0 = 2 x threads + 2");
     add_setting(run, "--batch", c.parallel.batch, "parallel.batch", "Segments per model call");

@@ -112,13 +112,6 @@ struct Group {
     bool cancelled = false;          // ... whose code is `cancelled`: the input was not processed
 };
 
-/// What one record says about itself.
-struct Record {
-    std::string type;
-    std::string name;
-    bool cancelled = false;
-};
-
 int hex_value(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -206,6 +199,8 @@ std::size_t decode_json_string(std::string_view s, std::size_t i, std::string& o
     return std::string_view::npos;
 }
 
+}  // namespace
+
 /// One JSON Lines record of `arpipe run`: it starts {"type":"...","file":"..." (the writer's field order).
 /// The whole line must be JSON; nlohmann-json refuses the lone surrogates \udcXX that stand for bytes that are
 /// not UTF-8, so for the check they are replaced by an escape of the same length it accepts.
@@ -257,8 +252,6 @@ std::optional<Record> parse_jsonl(std::string_view line, std::string* why) {
     return r;
 }
 
-/// The fields of one CSV row (RFC 4180, as the writer quotes them) starting at `s[i]`; returns the index after
-/// the row's newline, or npos when the text ends first.
 std::size_t split_csv_row(std::string_view s, std::size_t i, std::vector<std::string>& fields) {
     fields.assign(1, {});
     bool quoted = false;
@@ -285,6 +278,8 @@ std::size_t split_csv_row(std::string_view s, std::size_t i, std::vector<std::st
     }
     return std::string_view::npos;
 }
+
+namespace {
 
 /// Collects the problems that stop a merge, naming inputs and files.
 class Problems {

@@ -15,7 +15,10 @@
 // A group's bytes are copied as they are, so the merged output is byte-identical to one run's.
 #pragma once
 
+#include <cstddef>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace CLI {
@@ -27,6 +30,20 @@ namespace arpipe::cli {
 /// Exit code of `arpipe merge` when the shard outputs do not account for the input list exactly (or one is
 /// damaged): nothing was written.
 inline constexpr int kExitMergeIncomplete = 4;
+
+/// What one record of `arpipe run` says about itself. Shared by merge and the --resume journal (resume.h).
+struct Record {
+    std::string type;        // event, scores, summary or error
+    std::string name;        // the input's name, as bytes
+    bool cancelled = false;  // an error record of code `cancelled`: the input was not processed
+};
+
+/// One JSON Lines record (a line without its newline); nullopt and `*why` when it is not one of arpipe run's.
+std::optional<Record> parse_jsonl(std::string_view line, std::string* why);
+
+/// The fields of one CSV row (RFC 4180, as the writer quotes them) starting at `s[i]`; returns the index after
+/// the row's newline, or npos when the text ends first (a quoted newline does not end a row).
+std::size_t split_csv_row(std::string_view s, std::size_t i, std::vector<std::string>& fields);
 
 class MergeCommand {
 public:

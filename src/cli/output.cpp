@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstring>
 #include <filesystem>
@@ -27,6 +29,8 @@ void remember_temp(const std::string& path) {
 void forget_temp() { g_temp_path[0] = '\0'; }
 
 std::string reason(int err) { return std::strerror(err); }
+
+double now_seconds() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 /// The name /proc gives an open descriptor: linkat() turns an O_TMPFILE file into a named one through it.
 std::string proc_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
@@ -70,6 +74,7 @@ public:
 
     [[nodiscard]] int fd() const noexcept { return fd_; }
     [[nodiscard]] int error() const noexcept { return error_; }
+    void drop_next(std::size_t bytes) noexcept { drop_ = bytes; }
 
     /// Closes the descriptor (for files), keeping a close error. False on any error so far.
     bool close() {
@@ -96,6 +101,10 @@ private:
     bool drain() {
         const char* p = pbase();
         std::size_t left = static_cast<std::size_t>(pptr() - pbase());
+        const std::size_t dropped = std::min(drop_, left);
+        p += dropped;
+        left -= dropped;
+        drop_ -= dropped;
         while (left > 0 && error_ == 0) {
             const ssize_t n = ::write(fd_, p, left);
             if (n < 0) {
@@ -113,6 +122,7 @@ private:
     int fd_;
     bool owns_;
     int error_ = 0;
+    std::size_t drop_ = 0;  // bytes still to drop instead of writing
     char buffer_[1 << 16];
 };
 
@@ -172,12 +182,54 @@ std::unique_ptr<Output> Output::to_file(const std::string& path, std::string* er
     return out;
 }
 
+std::unique_ptr<Output> Output::to_journal(int fd, const std::string& journal_path, const std::string& final_path) {
+    std::unique_ptr<Output> out(new Output(fd, true, journal_path));
+    out->final_path_ = final_path;
+    out->journal_ = true;
+    out->last_sync_ = now_seconds();
+    return out;
+}
+
+void Output::drop_next(std::size_t bytes) noexcept { buf_->drop_next(bytes); }
+
+void Output::input_done() {
+    if (!journal_ || now_seconds() - last_sync_ < kJournalSyncSeconds) return;
+    stream_->flush();
+    // Linux reports a writeback error to one fsync only: keep it for commit() and sync().
+    if (buf_->error() == 0 && ::fdatasync(buf_->fd()) != 0 && sync_error_ == 0) sync_error_ = errno;
+    last_sync_ = now_seconds();
+}
+
+std::string Output::sync() {
+    stream_->flush();
+    if (buf_->error() != 0) return reason(buf_->error());
+    if (journal_ && ::fsync(buf_->fd()) != 0) return reason(errno);
+    return sync_error_ == 0 ? std::string() : reason(sync_error_);
+}
+
 int Output::error() const noexcept { return buf_->error(); }
 
 bool Output::reader_gone() const noexcept { return buf_->error() == EPIPE; }
 
 std::string Output::commit() {
     stream_->flush();
+    if (journal_) {
+        // Durable before it takes the name, and the name durable before the run reports success. The
+        // descriptor (and with it the journal's lock) is kept until the rename is done.
+        int err = buf_->error() != 0 ? buf_->error() : sync_error_;
+        if (err == 0 && ::fsync(buf_->fd()) != 0) err = errno;
+        if (err == 0 && ::rename(name_.c_str(), final_path_.c_str()) != 0) err = errno;
+        if (err == 0) {
+            const int dir = ::open(split(final_path_).first.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dir >= 0) {
+                if (::fsync(dir) != 0) err = errno;
+                ::close(dir);
+            }
+        }
+        if (!buf_->close() && err == 0) err = buf_->error();
+        committed_ = err == 0;
+        return err == 0 ? std::string() : reason(err);
+    }
     if (final_path_.empty()) {  // standard output, or a FIFO or device written in place
         const int err = buf_->error();
         committed_ = err == 0;

@@ -9,6 +9,11 @@
 // (linkat, then rename over an existing FILE). Where the filesystem has no O_TMPFILE, a temporary name
 // beside FILE is used instead and removed on every exit path the program controls (including a second
 // signal). A FILE that exists and is not a regular file (a FIFO, /dev/null, a terminal) is written directly.
+//
+// --out FILE --resume writes a journal instead: FILE.partial, a named file appended to in place (resume.h
+// reads and repairs it first). It is fsynced after an input's terminal record when at least
+// kJournalSyncSeconds have passed since the last fsync, and at the end; commit() then renames it to FILE and
+// fsyncs the directory. A run that stops early (sync()) leaves the journal for the next --resume.
 #pragma once
 
 #include <memory>
@@ -24,6 +29,9 @@ public:
     static std::unique_ptr<Output> to_stdout();
     /// The file `path`; on failure null and `*error` says why, naming `path`.
     static std::unique_ptr<Output> to_file(const std::string& path, std::string* error);
+    /// The journal `journal_path`, open for writing at `fd` (taken over, positioned at its end), that becomes
+    /// `final_path` at commit().
+    static std::unique_ptr<Output> to_journal(int fd, const std::string& journal_path, const std::string& final_path);
     ~Output();
     Output(const Output&) = delete;
     Output& operator=(const Output&) = delete;
@@ -38,6 +46,21 @@ public:
     /// Flushes and, for --out, gives the file its name. Empty on success, else the reason (strerror text).
     [[nodiscard]] std::string commit();
 
+    /// The next `bytes` bytes written are dropped (a CSV header the journal already holds).
+    void drop_next(std::size_t bytes) noexcept;
+
+    /// Called after each input's terminal record: a journal is fsynced when kJournalSyncSeconds have passed
+    /// since its last fsync. Other outputs do nothing here.
+    void input_done();
+
+    /// Flushes and, for a journal, fsyncs it, leaving it in place (a run that stopped early). Empty on
+    /// success, else the reason.
+    [[nodiscard]] std::string sync();
+
+    /// The longest a completed input waits in a journal before it is fsynced (a power cut loses at most
+    /// about this much completed work, which the next --resume recomputes).
+    static constexpr double kJournalSyncSeconds = 1.0;
+
     /// What to call the output in messages: "standard output" or the --out path.
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
 
@@ -51,6 +74,9 @@ private:
     std::string final_path_;  // --out: the name the file gets at commit (empty: written in place / stdout)
     std::string temp_path_;   // the fallback's temporary name, removed unless committed
     bool unnamed_ = false;    // an O_TMPFILE file that gets `final_path_` at commit
+    bool journal_ = false;    // --resume: `name_` is the journal, renamed to `final_path_` at commit
+    double last_sync_ = 0;    // journal: steady-clock seconds of the last fsync
+    int sync_error_ = 0;      // journal: the first error of a periodic fdatasync
     bool committed_ = false;
 };
 

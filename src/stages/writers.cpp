@@ -13,6 +13,11 @@
 // - table (for people): a backslash is doubled, and control characters (C0, DEL, C1) and bytes that are not
 //   valid UTF-8 are written as \xHH, one per byte; so a name cannot break a line or send a terminal
 //   escape sequence, and the text still undoes to the bytes.
+// - audacity (a label track): the table's escapes, which also keep a tab (the field separator) and a newline out
+//   of a label, and keep the file valid UTF-8 (Audacity's wxTextFile reads a file that is not in a fallback
+//   encoding, Latin-1 by default, all of it).
+// - rttm: the table's escapes, and spaces and the other characters Python's str.split() splits on written as
+//   \xHH per UTF-8 byte too, so a file-id or a label is one field for readers that split on whitespace.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -150,8 +155,21 @@ private:
     std::string line_ = "{";
 };
 
-/// Text as the table shows it: see the top of the file.
-std::string table_text(std::string_view s) {
+/// Whether the well-formed UTF-8 sequence `seq` (two bytes or more) is a character Python's str.split() and
+/// str.isspace() take for whitespace: U+00A0, U+1680, U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, U+3000
+/// (U+0085 is a C1 control, escaped anyway).
+bool unicode_space(std::string_view seq) {
+    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(seq[k]); };
+    if (seq.size() == 2) return b(0) == 0xc2 && b(1) == 0xa0;
+    if (seq.size() != 3) return false;
+    const unsigned cp = (b(0) & 0x0fu) << 12 | (b(1) & 0x3fu) << 6 | (b(2) & 0x3fu);
+    return cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f ||
+           cp == 0x205f || cp == 0x3000;
+}
+
+/// Text as the table and the Audacity labels show it (see the top of the file); with `escape_spaces`, as RTTM
+/// fields hold it: whitespace too is written \xHH, one per byte.
+std::string table_text(std::string_view s, bool escape_spaces = false) {
     std::string out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size();) {
@@ -159,7 +177,7 @@ std::string table_text(std::string_view s) {
         if (c == '\\') {
             out += "\\\\";
             ++i;
-        } else if (c < 0x20 || c == 0x7f) {
+        } else if (c < 0x20 || c == 0x7f || (escape_spaces && c == ' ')) {
             append_hex(out, "\\x", c);
             ++i;
         } else if (c < 0x80) {
@@ -168,7 +186,7 @@ std::string table_text(std::string_view s) {
         } else {
             std::size_t n = utf8_length(s, i);
             const bool c1_control = n == 2 && c == 0xc2 && static_cast<unsigned char>(s[i + 1]) < 0xa0;
-            if (n != 0 && !c1_control) {
+            if (n != 0 && !c1_control && !(escape_spaces && unicode_space(s.substr(i, n)))) {
                 out.append(s.substr(i, n));
             } else {
                 n = std::max<std::size_t>(n, 1);
@@ -323,6 +341,54 @@ private:
     std::string last_file_;
 };
 
+/// An Audacity label track (File > Import > Labels): `start\tend\tlabel` per line, times in seconds with six
+/// decimals as Audacity exports them. A track holds the labels of one audio file and a run may have many inputs,
+/// so every label starts with its file's name, `FILE: LABEL`: the output does not depend on how many inputs
+/// follow (a run's output is its inputs' outputs one after another). An error is a zero-length label at 0,
+/// `FILE: error: CODE: MESSAGE`; summaries write nothing. No header: Audacity reads every line as a label.
+class AudacityWriter final : public Sink {
+public:
+    explicit AudacityWriter(std::ostream& out) : out_(out) {}
+    void on_event(const Event& e) override {
+        out_ << fixed(ms(e.start_seconds), 6) << '\t' << fixed(ms(e.end_seconds), 6) << '\t' << table_text(e.file)
+             << ": " << table_text(e.label) << (e.cut ? " (cut)" : "") << '\n';
+    }
+    void on_summary(const FileSummary& /*summary*/) override { out_.flush(); }
+    void on_error(const FileError& e) override {
+        out_ << "0.000000\t0.000000\t" << table_text(e.file) << ": error: " << to_string(e.code) << ": "
+             << table_text(e.message) << '\n';
+        out_.flush();
+    }
+
+private:
+    std::ostream& out_;
+};
+
+/// NIST RTTM: `SPEAKER FILE-ID 1 ONSET DURATION <NA> <NA> LABEL <NA> <NA>` per event, the layout
+/// pyannote.metrics and dscore read, times with three decimals. The file-id is the name without its directory
+/// and its extension (what reference RTTMs use); it and the label go through table_text with spaces escaped,
+/// and an empty one is written <NA>. RTTM has no record for a summary or an error: they write nothing.
+class RttmWriter final : public Sink {
+public:
+    explicit RttmWriter(std::ostream& out) : out_(out) {}
+    void on_event(const Event& e) override {
+        const double start = ms(e.start_seconds);
+        out_ << "SPEAKER " << field(file_id(e.file)) << " 1 " << fixed(start, 3) << ' '
+             << fixed(ms(ms(e.end_seconds) - start), 3) << " <NA> <NA> " << field(e.label) << " <NA> <NA>\n";
+    }
+    void on_summary(const FileSummary& /*summary*/) override { out_.flush(); }
+    void on_error(const FileError& /*error*/) override { out_.flush(); }
+
+private:
+    static std::string_view file_id(std::string_view file) {
+        if (const std::size_t slash = file.rfind('/'); slash != std::string_view::npos) file.remove_prefix(slash + 1);
+        if (const std::size_t dot = file.rfind('.'); dot != std::string_view::npos && dot > 0) file = file.substr(0, dot);
+        return file;
+    }
+    static std::string field(std::string_view text) { return text.empty() ? "<NA>" : table_text(text, true); }
+    std::ostream& out_;
+};
+
 }  // namespace
 
 std::string_view to_string(ErrorCode code) noexcept {
@@ -354,7 +420,9 @@ ParseResult<OutputFormat> parse_output_format(std::string_view text) {
     if (text == "jsonl" || text == "json") return {OutputFormat::jsonl, {}};
     if (text == "csv") return {OutputFormat::csv, {}};
     if (text == "table") return {OutputFormat::table, {}};
-    return {std::nullopt, "output format \"" + std::string(text) + "\" is not one of: jsonl, csv, table"};
+    if (text == "audacity") return {OutputFormat::audacity, {}};
+    if (text == "rttm") return {OutputFormat::rttm, {}};
+    return {std::nullopt, "output format \"" + std::string(text) + "\" is not one of: jsonl, csv, table, audacity, rttm"};
 }
 
 std::unique_ptr<Sink> make_writer(OutputFormat format, std::ostream& out) { return make_writer(format, out, {}); }
@@ -363,6 +431,8 @@ std::unique_ptr<Sink> make_writer(OutputFormat format, std::ostream& out, const 
     switch (format) {
         case OutputFormat::csv: return std::make_unique<CsvWriter>(out, score_labels);
         case OutputFormat::table: return std::make_unique<TableWriter>(out, score_labels);
+        case OutputFormat::audacity: return std::make_unique<AudacityWriter>(out);  // no scores: not labels
+        case OutputFormat::rttm: return std::make_unique<RttmWriter>(out);
         case OutputFormat::jsonl: break;
     }
     return std::make_unique<JsonlWriter>(out, score_labels);

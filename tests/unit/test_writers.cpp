@@ -1,6 +1,8 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -112,7 +114,10 @@ TEST_SUITE("writers") {
         CHECK(*arpipe::parse_output_format("json").value == arpipe::OutputFormat::jsonl);
         const auto xml = arpipe::parse_output_format("xml");
         CHECK_FALSE(xml);
-        CHECK(xml.error == "output format \"xml\" is not one of: jsonl, csv, table");
+        CHECK(xml.error == "output format \"xml\" is not one of: jsonl, csv, table, audacity, rttm");
+        CHECK(*arpipe::parse_output_format("audacity").value == arpipe::OutputFormat::audacity);
+        CHECK(*arpipe::parse_output_format("rttm").value == arpipe::OutputFormat::rttm);
+        CHECK_FALSE(arpipe::parse_output_format("RTTM"));  // names are lower case, as for the others
     }
 }
 
@@ -373,5 +378,223 @@ TEST_SUITE("writers") {
         CHECK(arpipe::to_string(arpipe::ErrorCode::path_too_long) == "path_too_long");
         CHECK(arpipe::to_string(arpipe::ErrorCode::bad_layout) == "bad_layout");
         CHECK(arpipe::to_string(arpipe::ErrorCode::samples_out_of_range) == "samples_out_of_range");
+    }
+}
+
+namespace {
+
+/// A decimal written as digits, a dot and exactly `decimals` digits (no sign, no exponent), in units of
+/// 10^-decimals; the test fails on anything else.
+long long strict_decimal(const std::string& text, int decimals) {
+    const std::size_t dot = text.find('.');
+    REQUIRE_MESSAGE(dot != std::string::npos, "no decimal point in \"" << text << "\"");
+    REQUIRE_MESSAGE(dot > 0, "no integer part in \"" << text << "\"");
+    REQUIRE_MESSAGE(text.size() - dot - 1 == static_cast<std::size_t>(decimals), "not " << decimals << " decimals: " << text);
+    long long value = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (i == dot) continue;
+        REQUIRE_MESSAGE((text[i] >= '0' && text[i] <= '9'), "not a digit in \"" << text << "\"");
+        value = value * 10 + (text[i] - '0');
+    }
+    return value;
+}
+
+/// `line` cut at every `sep` (empty fields kept).
+std::vector<std::string> split_on(const std::string& line, char sep) {
+    std::vector<std::string> fields(1);
+    for (const char c : line) {
+        if (c == sep) fields.emplace_back();
+        else fields.back() += c;
+    }
+    return fields;
+}
+
+/// Whether `s` holds no character that Python's str.split() (dscore's reader) splits on: ASCII whitespace,
+/// U+001C..U+001F, U+0085, U+00A0, U+1680, U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, U+3000.
+bool no_python_whitespace(const std::string& s) {
+    for (const char c : s)
+        if ((c >= '\t' && c <= '\r') || (c >= '\x1c' && c <= ' ')) return false;
+    std::vector<std::string> spaces{"\xc2\x85", "\xc2\xa0", "\xe1\x9a\x80", "\xe2\x80\xa8", "\xe2\x80\xa9",
+                                    "\xe2\x80\xaf", "\xe2\x81\x9f", "\xe3\x80\x80"};
+    for (char last = '\x80'; last <= '\x8a'; ++last) spaces.push_back(std::string("\xe2\x80") + last);
+    for (const auto& sp : spaces)
+        if (s.find(sp) != std::string::npos) return false;
+    return true;
+}
+
+/// One label of an Audacity label file, as its importer reads it (LabelStruct::Import): start, end and the
+/// label text, split on tabs.
+struct AudacityLabel {
+    long long start_us = 0;
+    long long end_us = 0;
+    std::string text;
+};
+
+/// Reads an Audacity label file strictly: every line ends in LF and has exactly three tab-separated fields,
+/// two times with six decimals (start <= end) and a non-empty label of valid UTF-8 without control
+/// characters; no line starts with a backslash (Audacity's continuation lines).
+std::vector<AudacityLabel> parse_audacity(const std::string& text) {
+    REQUIRE_MESSAGE((text.empty() || text.back() == '\n'), "the text does not end in a newline");
+    std::vector<AudacityLabel> labels;
+    for (const std::string& line : lines_of(text)) {
+        CAPTURE(line);
+        const auto f = split_on(line, '\t');
+        REQUIRE(f.size() == 3);
+        AudacityLabel l{strict_decimal(f[0], 6), strict_decimal(f[1], 6), f[2]};
+        CHECK(l.start_us <= l.end_us);
+        CHECK_FALSE(l.text.empty());
+        CHECK(valid_utf8(l.text));  // else Audacity reads the whole file as Latin-1
+        for (const char c : l.text) CHECK((static_cast<unsigned char>(c) >= 0x20 && c != '\x7f'));
+        labels.push_back(l);
+    }
+    return labels;
+}
+
+/// One RTTM SPEAKER line, read strictly: ten fields split on single spaces, the fixed ones as the layout
+/// requires, onset and duration with three decimals, the file-id and the speaker (label) free of anything
+/// Python's split() splits on, and valid UTF-8 (dscore decodes the file as UTF-8).
+struct RttmTurn {
+    std::string file_id;
+    long long onset_ms = 0;
+    long long duration_ms = 0;
+    std::string speaker;
+};
+
+std::vector<RttmTurn> parse_rttm(const std::string& text) {
+    REQUIRE_MESSAGE((text.empty() || text.back() == '\n'), "the text does not end in a newline");
+    std::vector<RttmTurn> turns;
+    for (const std::string& line : lines_of(text)) {
+        CAPTURE(line);
+        const auto f = split_on(line, ' ');
+        REQUIRE(f.size() == 10);
+        CHECK(f[0] == "SPEAKER");
+        CHECK(f[2] == "1");
+        for (const int k : {5, 6, 8, 9}) CHECK(f[k] == "<NA>");
+        for (const auto& field : f) {
+            CHECK_FALSE(field.empty());
+            CHECK(no_python_whitespace(field));
+            CHECK(valid_utf8(field));
+        }
+        RttmTurn t{f[1], strict_decimal(f[3], 3), strict_decimal(f[4], 3), f[7]};
+        CHECK(t.duration_ms > 0);
+        turns.push_back(t);
+    }
+    return turns;
+}
+
+long long rounded(double seconds, double per_second) { return std::llround(seconds * per_second); }
+
+/// Labels no two of which are equal, with the characters that could break a field or a line.
+const std::vector<std::string>& awkward_labels() {
+    static const std::vector<std::string> labels{
+        "speech", "two words", "tab\there", "new\nline\r", "caf\xe9 latin-1", "nbsp\xc2\xa0ideographic\xe3\x80\x80",
+        "back\\slash", "\\x20 by hand", "\xe2\x80\x83" "em space", "<NA>",
+    };
+    return labels;
+}
+
+}  // namespace
+
+TEST_SUITE("writers") {
+    TEST_CASE("Audacity labels: three tab-separated fields per line, six decimals, the file's name before each label") {
+        std::ostringstream os;
+        auto w = arpipe::make_writer(arpipe::OutputFormat::audacity, os);
+        std::vector<std::string> names = awkward_names();
+        names.emplace_back("dir/with space/take 1.wav");
+        const auto& labels = awkward_labels();
+        std::vector<arpipe::Event> events;
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            for (std::size_t k = 0; k < labels.size(); ++k) {
+                const double start = 0.1 + 0.2 + static_cast<double>(k), end = start + 0.93456;
+                events.push_back({i, names[i], labels[k], static_cast<int>(k), start, end, 0.8f, 0.9f});
+                w->on_event(events.back());
+            }
+            w->on_summary({i, names[i], 12.0, 24, static_cast<std::int64_t>(labels.size()), 16000, 1});
+        }
+        w->on_finish();
+        const auto parsed = parse_audacity(os.str());
+        REQUIRE(parsed.size() == events.size());  // summaries are not labels
+        for (std::size_t n = 0; n < events.size(); ++n) {
+            CAPTURE(n);
+            CHECK(parsed[n].start_us == rounded(events[n].start_seconds, 1e3) * 1000);  // ms, as every format
+            CHECK(parsed[n].end_us == rounded(events[n].end_seconds, 1e3) * 1000);
+            CHECK(table_unescape(parsed[n].text) == events[n].file + ": " + events[n].label);
+        }
+        CHECK(os.str().rfind("0.300000\t1.235000\tcaf\\xe9.wav: speech\n", 0) == 0);
+        // Two names that differ in one byte that is not UTF-8 still differ.
+        CHECK(parsed[0].text != parsed[labels.size()].text);
+    }
+
+    TEST_CASE("Audacity labels: an error is a zero-length label at 0, a cut event says so, scores write nothing") {
+        std::ostringstream os;
+        auto w = arpipe::make_writer(arpipe::OutputFormat::audacity, os, {"speech"});
+        w->on_scores({0, "a.wav", 0.0, 0.5, {0.5f}});
+        w->on_event({0, "a.wav", "speech", 0, 1.0, 2.5, 0.8f, 0.9f, true});
+        w->on_error({0, "a.wav", arpipe::ErrorCode::read_failed, "decoding failed at frame 7\tin \xff"});
+        w->on_error({1, "b\nc.wav", arpipe::ErrorCode::not_found, "no such file"});
+        const auto parsed = parse_audacity(os.str());
+        REQUIRE(parsed.size() == 3);
+        CHECK(parsed[0].text == "a.wav: speech (cut)");
+        CHECK(parsed[1].start_us == 0);
+        CHECK(parsed[1].end_us == 0);
+        CHECK(table_unescape(parsed[1].text) == "a.wav: error: read_failed: decoding failed at frame 7\tin \xff");
+        CHECK(os.str().find("0.000000\t0.000000\tb\\x0ac.wav: error: not_found: no such file\n") != std::string::npos);
+    }
+
+    TEST_CASE("RTTM: ten space-separated fields per event, file-id without directory and extension, onset plus duration is the end") {
+        std::ostringstream os;
+        auto w = arpipe::make_writer(arpipe::OutputFormat::rttm, os);
+        struct Named {
+            std::string file, id;
+        };
+        std::vector<Named> names{{"data/samples/speech.wav", "speech"},
+                                 {"dir.d/no-extension", "no-extension"},
+                                 {"with space/two words.flac", "two words"},
+                                 {"tab\tand\nnewline.wav", "tab\tand\nnewline"},
+                                 {"caf\xe9.wav", "caf\xe9"},
+                                 {"caf\xe8.wav", "caf\xe8"},
+                                 {"caf\xc3\xa9.wav", "caf\xc3\xa9"},
+                                 {"nbsp\xc2\xa0" "and\xe3\x80\x80wide.ogg", "nbsp\xc2\xa0" "and\xe3\x80\x80wide"},
+                                 {"back\\slash.tar.wav", "back\\slash.tar"},
+                                 {".hidden", ".hidden"},
+                                 {"dir/", ""}};
+        for (const auto& n : awkward_names()) {
+            const std::size_t dot = n.rfind('.');
+            if (n.find('/') == std::string::npos) names.push_back({n, dot != std::string::npos && dot > 0 ? n.substr(0, dot) : n});
+        }
+        const auto& labels = awkward_labels();
+        std::vector<arpipe::Event> events;
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            for (std::size_t k = 0; k < labels.size(); ++k) {
+                const double start = 0.1 + 0.2 + 1.7 * static_cast<double>(k), end = start + 1.23456;
+                events.push_back({i, names[i].file, labels[k], static_cast<int>(k), start, end, 0.8f, 0.9f});
+                w->on_event(events.back());
+            }
+            w->on_summary({i, names[i].file, 30.0, 24, static_cast<std::int64_t>(labels.size()), 16000, 1});
+            w->on_error({i, names[i].file, arpipe::ErrorCode::read_failed, "not an RTTM record"});
+        }
+        const auto turns = parse_rttm(os.str());
+        REQUIRE(turns.size() == events.size());  // summaries and errors have no RTTM record
+        for (std::size_t n = 0; n < events.size(); ++n) {
+            CAPTURE(n);
+            const std::string& id = names[events[n].file_index].id;
+            if (id.empty()) {
+                CHECK(turns[n].file_id == "<NA>");
+            } else {
+                CHECK(table_unescape(turns[n].file_id) == id);
+            }
+            if (events[n].label == "<NA>") {
+                CHECK(turns[n].speaker == "<NA>");  // the placeholder, alike by design
+            } else {
+                CHECK(table_unescape(turns[n].speaker) == events[n].label);
+            }
+            CHECK(turns[n].onset_ms == rounded(events[n].start_seconds, 1e3));
+            CHECK(turns[n].onset_ms + turns[n].duration_ms == rounded(events[n].end_seconds, 1e3));
+        }
+        CHECK(lines_of(os.str())[0] == "SPEAKER speech 1 0.300 1.235 <NA> <NA> speech <NA> <NA>");
+        CHECK(lines_of(os.str())[1] == "SPEAKER speech 1 2.000 1.235 <NA> <NA> two\\x20words <NA> <NA>");
+        // Names that differ in one byte that is not UTF-8 keep different file-ids.
+        CHECK(turns[4 * labels.size()].file_id == "caf\\xe9");
+        CHECK(turns[5 * labels.size()].file_id == "caf\\xe8");
     }
 }
