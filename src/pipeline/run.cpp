@@ -123,14 +123,18 @@ public:
     HeaderPrefetch(const HeaderPrefetch&) = delete;
     HeaderPrefetch& operator=(const HeaderPrefetch&) = delete;
 
-    /// Input filter: it takes input `i` now; schedule the inputs after it.
+    /// Input filter: it takes input `i` now; schedule the inputs after it, each only into an empty slot (one
+    /// whose last input was taken; take() opens an input it could not schedule). A cancelled run takes no
+    /// handles: rescheduling a slot that was still being opened, or held an untaken handle, let the next
+    /// worker's assignment to `source` race with the last one's (found by TSan, two runs at once, one cancelled).
     void ahead_of(std::size_t i) {
         const std::size_t k = slots_.size();
         for (std::size_t j = std::max(next_, i + 1); j < inputs_.size() && j < i + k; ++j) {
             next_ = j + 1;
             const Input& in = inputs_[j];
             if (in.in_memory || !in.problem.empty()) continue;  // nothing to open, or nothing to open with
-            slots_[j % k].word.store(pack(j, kScheduled), std::memory_order_release);
+            std::uint64_t empty = kEmpty;
+            slots_[j % k].word.compare_exchange_strong(empty, pack(j, kScheduled), std::memory_order_acq_rel);
         }
     }
 

@@ -37,7 +37,8 @@ Audio read_audio(const std::string& path) {
 Audio bursts(int rate, int channels, double seconds, std::uint32_t seed) {
     std::vector<float> mono;
     for (double t = 0; t < seconds; t += 3.0) {
-        const auto loud = testing::noise(1.2 + 0.1 * (seed % 5), rate, 0.4f, seed++);
+        const double loud_seconds = 1.2 + 0.1 * (seed % 5);
+        const auto loud = testing::noise(loud_seconds, rate, 0.4f, seed++);
         const auto quiet = testing::noise(1.8, rate, 0.003f, seed++);
         mono.insert(mono.end(), loud.begin(), loud.end());
         mono.insert(mono.end(), quiet.begin(), quiet.end());
