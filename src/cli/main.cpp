@@ -26,6 +26,7 @@
 #include "arpipe/engine.h"
 #include "arpipe/version.h"
 #include "merge.h"
+#include "mpi.h"
 #include "output.h"
 #include "progress.h"
 #include "resume.h"
@@ -131,6 +132,7 @@ struct RunFlags {
     int memory_interval_ms = 200;
     arpipe::cli::ShardFlags shard;  // --shard, --shard-count (src/cli/shard.h)
     std::string stdin_name = "-";   // --name: the `file` of standard input's records
+    bool mpi = false;               // --mpi: one rank of an MPI job (src/cli/mpi.h)
 };
 
 std::shared_ptr<spdlog::logger> make_cli_logger() {
@@ -208,8 +210,9 @@ void finish_config(RunFlags& f, const std::shared_ptr<spdlog::logger>& logger) {
 /// `arpipe run -`: standard input through a stream (Engine::run_pipe), each record written and flushed as
 /// soon as it is final.
 int cmd_run_stdin(RunFlags& f, const std::shared_ptr<spdlog::logger>& logger) {
-    if (f.inputs.size() != 1 || !f.files_from.empty() || !f.shard.spec.empty() || f.resume) {
-        logger->error("'-' (standard input) must be the only input: no other inputs, --files-from, --shard or --resume with it");
+    if (f.inputs.size() != 1 || !f.files_from.empty() || !f.shard.spec.empty() || f.resume || f.mpi) {
+        logger->error("'-' (standard input) must be the only input: no other inputs, --files-from, --shard, --resume "
+                      "or --mpi with it");
         return kExitUsage;
     }
     if (std::string why = arpipe::cli::check_output_path("--out", f.out, {}, f.memory_csv); !why.empty()) {
@@ -274,6 +277,30 @@ int cmd_run(RunFlags& f) {
         logger->error("no inputs: give files or directories, or --files-from LIST");
         return kExitUsage;
     }
+    if (f.mpi) {
+        if (!f.shard.spec.empty()) {
+            logger->error("--mpi and --shard do not go together: --mpi hands the inputs out to its ranks itself");
+            return kExitUsage;
+        }
+        if (f.format != arpipe::OutputFormat::jsonl && f.format != arpipe::OutputFormat::csv) {
+            logger->error("--mpi needs -f jsonl or -f csv: rank 0 puts each input's records in their place, and "
+                          "only those formats have a record that ends each input");
+            return kExitUsage;
+        }
+        if (f.memory_report || !f.memory_csv.empty())
+            logger->warn("--mpi: --memory-report and --memory-csv are not supported across ranks and are ignored");
+        arpipe::cli::MpiJob job;
+        job.config = config;
+        job.paths = paths;
+        job.format = f.format;
+        job.scores = f.scores;
+        job.resume = f.resume;
+        job.quiet = f.quiet;
+        job.out = f.out;
+        job.cancel = &g_stop;
+        install_signal_handlers();
+        if (const std::optional<int> code = arpipe::cli::run_mpi(job)) return *code;
+    }
     const auto shard = arpipe::cli::resolve_shard(f.shard, [](const char* name) { return std::getenv(name); });
     if (!shard) {
         logger->error("{}", shard.error);
@@ -287,18 +314,7 @@ int cmd_run(RunFlags& f) {
     }
     arpipe::ExpandReport walked;
     const std::vector<arpipe::Input> inputs = arpipe::expand_paths(paths, &walked);
-    for (const arpipe::ExpandReport::Directory& d : walked.directories) {
-        if (!d.problem.empty()) continue;  // it has an error record of its own
-        std::string skipped;
-        if (d.skipped_files > 0) {
-            skipped = std::to_string(d.skipped_files) + " file(s) skipped by extension:";
-            for (const std::string& ext : d.skipped_extensions) skipped += " " + (ext.empty() ? std::string("(none)") : ext);
-        }
-        if (d.audio_files == 0)
-            logger->warn("{} holds no audio files{}", d.directory, skipped.empty() ? " (it is empty)" : "; " + skipped);
-        else if (!skipped.empty())
-            logger->info("{}: {} audio file(s); {}", d.directory, d.audio_files, skipped);
-    }
+    arpipe::cli::report_walk(walked, *logger);
     if (inputs.empty()) {
         logger->error("nothing to process: the inputs hold no audio files");
         return kExitSomeFailed;
@@ -549,6 +565,11 @@ int main(int argc, char** argv) {
     run->add_option("--memory-csv", f.memory_csv, "Sample memory over the run into a CSV file (wall time, audio time, RSS, jemalloc figures)");
     run->add_option("--memory-interval", f.memory_interval_ms, "Milliseconds between --memory-csv samples")->capture_default_str()->check(CLI::Range(1, 600000));
     arpipe::cli::add_shard_flags(run, f.shard);
+    run->add_flag("--mpi", f.mpi,
+                  std::string("Run as one rank of `mpirun -np P arpipe run --mpi ...`: rank 0 hands the inputs out to "
+                              "ranks 1..P-1 as they ask (longest first) and writes one output in input order, the "
+                              "bytes of a plain run (jsonl and csv; --resume works with it)") +
+                      (arpipe::cli::mpi_built() ? "" : " [this build has no Open MPI]"));
 
     std::string info_model;
     bool info_json = false;

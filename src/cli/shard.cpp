@@ -377,6 +377,21 @@ std::vector<Input> take_shard(const std::vector<Input>& inputs, const Shard& sha
     return mine;
 }
 
+void report_walk(const ExpandReport& walked, spdlog::logger& log) {
+    for (const ExpandReport::Directory& d : walked.directories) {
+        if (!d.problem.empty()) continue;  // it has an error record of its own
+        std::string skipped;
+        if (d.skipped_files > 0) {
+            skipped = std::to_string(d.skipped_files) + " file(s) skipped by extension:";
+            for (const std::string& ext : d.skipped_extensions) skipped += " " + (ext.empty() ? std::string("(none)") : ext);
+        }
+        if (d.audio_files == 0)
+            log.warn("{} holds no audio files{}", d.directory, skipped.empty() ? " (it is empty)" : "; " + skipped);
+        else if (!skipped.empty())
+            log.info("{}: {} audio file(s); {}", d.directory, d.audio_files, skipped);
+    }
+}
+
 spdlog::logger& cli_log() {
     // The logger main.cpp makes for `arpipe run`, or one like it.
     std::shared_ptr<spdlog::logger> log = spdlog::get("arpipe-cli");

@@ -98,6 +98,10 @@ struct Plan {
 [[nodiscard]] std::vector<Input> take_shard(const std::vector<Input>& inputs, const Shard& shard, const Config& config,
                                             spdlog::logger& log);
 
+/// Says which directories of the walk held no audio (a warning) or skipped files by extension (info), as
+/// `arpipe run` does before it starts.
+void report_walk(const ExpandReport& walked, spdlog::logger& log);
+
 /// The CLI's logger ("arpipe: LEVEL: message" on stderr), made on first use.
 [[nodiscard]] spdlog::logger& cli_log();
 
