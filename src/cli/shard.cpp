@@ -447,6 +447,9 @@ PlanCommand::PlanCommand(CLI::App& app) {
                 return range->contains(value) ? std::string() : text + " is not in " + range->text();
             },
             range->text(), "parallel.threads"));
+    app_->add_flag("--list", list_,
+                   "Print only the shard's input names, one per line in list order, as `--files-from` reads them "
+                   "(for an `arpipe run --mpi` job per shard: docs/scale-out.md, \"shards of shards\")");
     add_shard_flags(app_, shard_);
     app_->get_option("--shard")->required();
 }
@@ -490,11 +493,24 @@ int PlanCommand::run() {
     };
 
     std::size_t taken = 0;
-    std::string out = "index\tseconds\tfrom\tfile\n";
+    std::string out = list_ ? "" : "index\tseconds\tfrom\tfile\n";
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         const PlannedInput& p = plan.inputs[i];
         if (p.shard != s.index) continue;
         ++taken;
+        if (list_) {
+            // The raw name, as --files-from reads it back: a line each, so a name cannot hold a line break
+            // (nor end in a carriage return, which the reader drops).
+            const std::string& name = inputs[i].name;
+            if (name.find('\n') != std::string::npos || (!name.empty() && name.back() == '\r')) {
+                log.error("--list: input {} has a line break in its name, which a list file cannot hold: {}", i,
+                          table_name(name));
+                return kExitUsage;
+            }
+            out += name;
+            out += '\n';
+            continue;
+        }
         char number[64];
         std::snprintf(number, sizeof number, "%zu\t%.3f\t", i, seconds(p.milliseconds));
         out += number;

@@ -124,6 +124,7 @@ private:
     std::string files_from_;
     std::optional<RawFormat> raw_format_;
     int threads_ = 0;
+    bool list_ = false;  // --list: names only, in list order, for --files-from
 };
 
 }  // namespace arpipe::cli

@@ -184,6 +184,47 @@ TEST_SUITE("shard") {
         merge_equals_one_run("csv");
     }
 
+    TEST_CASE("plan --list gives each shard's names for --files-from; runs over those lists merge into one run's bytes") {
+        // The "shards of shards" recipe of docs/scale-out.md: a list per group, any run per list (there an MPI
+        // job), one merge over the whole list.
+        TempDir dir;
+        const std::string inputs = make_corpus(dir);
+        const Ran whole = cli("run -q -j 2 " + model() + " " + inputs, dir);
+        REQUIRE(whole.code == 1);
+        std::vector<std::string> outs;
+        std::size_t listed = 0;
+        for (std::size_t k = 0; k < 3; ++k) {
+            const std::string spec = std::to_string(k) + "/3";
+            const Ran list = cli("plan --list --shard " + spec + " " + inputs, dir);
+            REQUIRE_MESSAGE(list.code == 0, list.err);
+            // The same inputs as the table, in the same order, raw (the odd name keeps its quote, comma and byte).
+            std::vector<std::string> names;
+            std::istringstream lines(list.out);
+            for (std::string line; std::getline(lines, line);) names.push_back(line);
+            const auto table = plan_lines(cli("plan --shard " + spec + " " + inputs, dir).out);
+            REQUIRE(names.size() == table.size());
+            for (std::size_t i = 0; i < names.size(); ++i) {
+                // The table escapes the byte that is not UTF-8; the list keeps the name as it is.
+                if (table[i].name.find("ird,name") != std::string::npos)
+                    CHECK(names[i] == dir.file("in") + "/we\"ird,name\xe9.wav");
+                else
+                    CHECK(names[i] == table[i].name);
+            }
+            listed += names.size();
+            const std::string path = dir.file("part-" + std::to_string(k) + ".txt");
+            testing::write_text(path, list.out);
+            outs.push_back(dir.file("part-" + std::to_string(k) + ".jsonl"));
+            const Ran r = cli("run -q -j 2 " + model() + " --files-from " + path + " -o " + outs.back(), dir);
+            CHECK_MESSAGE((r.code == 0 || r.code == 1), r.err);
+        }
+        CHECK(listed == 11);
+        CHECK(whole.out.find("we\"ird,name") == std::string::npos);  // JSON escapes the quote...
+        CHECK(whole.out.find("ird,name") != std::string::npos);       // ...and the odd name is in the run
+        const Ran m = cli("merge -q -o " + dir.file("all.jsonl") + merge_inputs(inputs) + joined(outs), dir);
+        CHECK_MESSAGE(m.code == 1, m.err);
+        CHECK(testing::read_text(dir.file("all.jsonl")) == whole.out);
+    }
+
     TEST_CASE("a shard with no inputs writes an empty output (CSV: the header), and merging still works") {
         TempDir dir;
         const std::string in = dir.file("two");
