@@ -406,6 +406,16 @@ int cmd_run(RunFlags& f) {
     options.cancel = &g_stop;
     options.scores = f.scores;
     const arpipe::RunStats stats = loaded.engine->run(mine, sink, options);
+    std::string memory_csv_error;  // reported after the records are safe: the CSV is a by-product
+    if (csv) {
+        // The sampler wrote its last row at on_finish; a full disk shows up only now, in the stream's error
+        // flag or at the close that flushes what is left.
+        std::FILE* file = csv.release();
+        const bool write_failed = std::ferror(file) != 0;
+        const bool close_failed = std::fclose(file) != 0;
+        if (write_failed || close_failed)
+            memory_csv_error = close_failed ? std::strerror(errno) : "a write failed";
+    }
 
     if (f.resume && stats.cancelled) {
         // The journal stays, so that --resume continues from its last complete input.
@@ -416,6 +426,10 @@ int cmd_run(RunFlags& f) {
     } else if (std::string why = output->commit(); !why.empty()) {
         // A reader that closed the pipe (`| head`) wanted no more: stop quietly. Anything else is an error.
         if (!output->reader_gone()) logger->error("cannot write {}: {}", output->name(), why);
+        return kExitOutput;
+    }
+    if (!memory_csv_error.empty()) {
+        logger->error("cannot write {}: {}", f.memory_csv, memory_csv_error);
         return kExitOutput;
     }
     if (!f.quiet) {

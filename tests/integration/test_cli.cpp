@@ -275,6 +275,11 @@ TEST_SUITE("cli") {
         const Ran full = arpipe_cli("run -q " + model_flag("loudness_clip.pt") + " -o /dev/full " + dir.file("good.wav"), dir);
         CHECK(full.code == 3);
         CHECK(full.err.find("cannot write /dev/full: No space left on device") != std::string::npos);
+        // --memory-csv onto a full device: the records are still written, then exit 3 naming the CSV.
+        const Ran csv_full = arpipe_cli("run -q " + model_flag("loudness_clip.pt") + " --memory-csv /dev/full " + dir.file("good.wav"), dir);
+        CHECK(csv_full.code == 3);
+        CHECK(csv_full.out.find("\"type\":\"summary\"") != std::string::npos);
+        CHECK(csv_full.err.find("cannot write /dev/full") != std::string::npos);
     }
 
     TEST_CASE("--out and --memory-csv may not name an input, each other or a directory") {
