@@ -110,16 +110,20 @@ struct CliRun {
     std::string out, err;
 };
 
-/// Runs the built `arpipe` binary with `args` (stdin from /dev/null), capturing stdout and stderr in `dir`.
-inline CliRun run_cli(const std::string& args, const TempDir& dir) {
+/// Runs the shell command `cmd` (stdin from /dev/null), capturing stdout and stderr in `dir`.
+inline CliRun run_shell(const std::string& cmd, const TempDir& dir) {
     const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
-    const std::string cmd = std::string(ARPIPE_CLI_PATH) + " " + args + " >" + out + " 2>" + err + " </dev/null";
-    const int status = std::system(cmd.c_str());
+    const int status = std::system((cmd + " >" + out + " 2>" + err + " </dev/null").c_str());
     CliRun r;
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     r.out = read_text(out);
     r.err = read_text(err);
     return r;
+}
+
+/// Runs the built `arpipe` binary with `args`, as run_shell does.
+inline CliRun run_cli(const std::string& args, const TempDir& dir) {
+    return run_shell(std::string(ARPIPE_CLI_PATH) + " " + args, dir);
 }
 #endif
 

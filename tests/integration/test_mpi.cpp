@@ -36,15 +36,7 @@ std::string mpirun(int ranks) {
            std::to_string(ranks) + " ";
 }
 
-Ran shell(const std::string& cmd, const TempDir& dir) {
-    const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
-    const int status = std::system((cmd + " >" + out + " 2>" + err + " </dev/null").c_str());
-    Ran r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = testing::read_text(out);
-    r.err = testing::read_text(err);
-    return r;
-}
+Ran shell(const std::string& cmd, const TempDir& dir) { return testing::run_shell(cmd, dir); }
 
 /// `count` inputs of different lengths (the loud halves give events), every seventh one not audio, one name
 /// that CSV must quote and JSON escape; plus a path that does not exist. Returns the arguments for `run`.

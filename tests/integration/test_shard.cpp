@@ -32,13 +32,7 @@ Ran cli(const std::string& args, const TempDir& dir, const std::string& env = ""
     std::string cmd = "env";
     for (const char* name : kShardVariables) cmd += std::string(" -u ") + name;
     cmd += " " + env + " " + ARPIPE_CLI_PATH + " " + args;
-    const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
-    const int status = std::system((cmd + " >" + out + " 2>" + err + " </dev/null").c_str());
-    Ran r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = testing::read_text(out);
-    r.err = testing::read_text(err);
-    return r;
+    return testing::run_shell(cmd, dir);
 }
 
 std::string model() { return "-m " + testing::repo_path("tests/data/models/loudness_clip.pt"); }

@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 
+#include "random_sizes.h"
 #include "support.h"
 
 namespace {
@@ -81,16 +82,6 @@ std::string streamed_jsonl(const arpipe::Engine& engine, const Audio& a, const s
     return os.str();
 }
 
-/// Random piece sizes: mostly small (1 to 400 samples), some large (up to 3 s), some a single sample.
-struct RandomSizes {
-    std::mt19937 rng;
-    std::size_t operator()() {
-        const auto kind = rng() % 10;
-        if (kind == 0) return 1;
-        if (kind < 7) return 1 + rng() % 400;
-        return 1 + rng() % (3 * 48000);
-    }
-};
 
 }  // namespace
 
@@ -113,7 +104,7 @@ TEST_SUITE("streams") {
                     REQUIRE(offline.find("\"type\":\"summary\"") != std::string::npos);
                     for (std::uint32_t seed : {1u, 2u}) {
                         CAPTURE(seed);
-                        CHECK(streamed_jsonl(*engine, a, name, scores, RandomSizes{std::mt19937(seed)}) == offline);
+                        CHECK(streamed_jsonl(*engine, a, name, scores, testing::RandomSizes{std::mt19937(seed), 3 * 48000}) == offline);
                     }
                     // The whole audio in one push, and a second of it at a time.
                     CHECK(streamed_jsonl(*engine, a, name, scores, [] { return std::size_t{1} << 40; }) == offline);

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "random_sizes.h"
 #include "tsan/fake_model.h"
 
 namespace {
@@ -44,16 +45,6 @@ std::string offline_jsonl(const arpipe::Engine& engine, const Audio& a, const st
     return os.str();
 }
 
-/// Random piece sizes: mostly small (1 to 400 samples), some up to a second of 48 kHz stereo, some one sample.
-struct RandomSizes {
-    std::mt19937 rng;
-    std::size_t operator()() {
-        const auto kind = rng() % 10;
-        if (kind == 0) return 1;
-        if (kind < 7) return 1 + rng() % 400;
-        return 1 + rng() % 96000;
-    }
-};
 
 std::size_t count(const std::string& text, const std::string& what) {
     std::size_t n = 0;
@@ -83,7 +74,7 @@ TEST_SUITE("tsan") {
         std::vector<std::size_t> refused(audio.size(), 0);
 
         // Pushes audio[i] into `stream` in random pieces; false when it has run out.
-        const auto push_some = [&](std::size_t i, arpipe::Stream& stream, std::size_t& at, RandomSizes& sizes) {
+        const auto push_some = [&](std::size_t i, arpipe::Stream& stream, std::size_t& at, testing::RandomSizes& sizes) {
             if (at == audio[i].samples.size()) return false;
             const std::size_t n = std::min(sizes(), audio[i].samples.size() - at);
             if (!stream.push(audio[i].samples.data() + at, n)) ++refused[i];
@@ -99,7 +90,7 @@ TEST_SUITE("tsan") {
                 opt.name = name(i);
                 opt.index = i;
                 auto stream = engine.open_stream(audio[i].rate, audio[i].channels, *writer, opt);
-                RandomSizes sizes{std::mt19937(static_cast<std::uint32_t>(i + 1))};
+                testing::RandomSizes sizes{std::mt19937(static_cast<std::uint32_t>(i + 1))};
                 std::size_t at = 0;
                 while (push_some(i, *stream, at, sizes)) {}
                 stream->finish();
@@ -109,7 +100,7 @@ TEST_SUITE("tsan") {
             std::vector<std::unique_ptr<arpipe::Sink>> writers;
             std::vector<std::unique_ptr<arpipe::Stream>> streams;
             std::vector<arpipe::Stream*> group;
-            std::vector<RandomSizes> sizes;
+            std::vector<testing::RandomSizes> sizes;
             std::vector<std::size_t> at(audio.size(), 0);
             for (std::size_t i = 4; i < audio.size(); ++i) {
                 writers.push_back(arpipe::make_writer(arpipe::OutputFormat::jsonl, out[i]));
@@ -120,7 +111,7 @@ TEST_SUITE("tsan") {
                 opt.max_pending_windows = 8;
                 streams.push_back(engine.open_stream(audio[i].rate, audio[i].channels, *writers.back(), opt));
                 group.push_back(streams.back().get());
-                sizes.push_back(RandomSizes{std::mt19937(static_cast<std::uint32_t>(i + 1))});
+                sizes.push_back(testing::RandomSizes{std::mt19937(static_cast<std::uint32_t>(i + 1)), 96000});
             }
             for (bool more = true; more;) {
                 more = false;
