@@ -227,6 +227,12 @@ def ctc_fixtures():
     out = {}
     for seconds, hop, tag in ((4.0, 2.0, ""), (3.0, 1.0, "_s3_h1"), (2.4, 1.6, "_s2.4_h1.6"), (120.0, 120.0, "_whole")):
         out[f"ctc_energy{tag}.pt"] = (CtcEnergyLogMel(mel_centres), ctc_describe("ctc_energy" + tag, False, seconds, hop))
+    # Tokens that writers must quote or escape: a comma and a quote, "-->" (a cue timing arrow) and non-ASCII,
+    # markup characters; words separated by a space token.
+    special = ctc_describe("ctc_special", False, 4.0, 2.0)
+    special["labels"] = ["<blank>", " ", "x,\"y", "\u00e9-->\u00fc", "<&>"]
+    special["output"]["word_separator"] = " "
+    out["ctc_special.pt"] = (CtcEnergyLogMel(mel_centres), special)
     for seconds, hop, tag in ((4.0, 2.0, ""), (120.0, 120.0, "_whole")):
         out[f"ctc_wave_energy{tag}.pt"] = (CtcEnergyWave(wave_centres),
                                            ctc_describe("ctc_wave_energy" + tag, True, seconds, hop))

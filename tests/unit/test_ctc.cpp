@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -252,5 +253,78 @@ TEST_SUITE("ctc windows") {
                 for (std::size_t k = 0; k < starts.size(); ++k) CHECK(starts[k] == doctest::Approx(0.02 * k));
             }
         }
+    }
+}
+
+namespace {
+
+Transcript sample_transcript() {
+    Transcript t;
+    t.file = "dir/a,b \"c\".wav";
+    t.start_seconds = 3661.2344;
+    t.end_seconds = 3662.5;
+    t.words = {{"hi,", 3661.2344, 3661.6, 0.91234f}, {"\"x\"-->\xc3\xa9<&>", 3661.8, 3662.5, 0.5f}};
+    t.text = "hi, \"x\"-->\xc3\xa9<&>";
+    return t;
+}
+
+std::string written(arpipe::OutputFormat format, const Transcript& t) {
+    std::ostringstream os;
+    auto w = arpipe::make_writer(format, os);
+    w->on_transcript(t);
+    w->on_summary(arpipe::FileSummary{0, t.file, 3700, 3, 0, 8000, 1});
+    return os.str();
+}
+
+}  // namespace
+
+TEST_SUITE("ctc writers") {
+    TEST_CASE("JSON Lines: a transcript record with its words, times to ms and confidences to 1e-4") {
+        const std::string line = written(arpipe::OutputFormat::jsonl, sample_transcript());
+        CHECK(line.substr(0, line.find('\n') + 1) ==
+              "{\"type\":\"transcript\",\"file\":\"dir/a,b \\\"c\\\".wav\",\"start\":3661.234,\"end\":3662.5,"
+              "\"text\":\"hi, \\\"x\\\"-->\xc3\xa9<&>\",\"words\":[{\"word\":\"hi,\",\"start\":3661.234,\"end\":3661.6,"
+              "\"confidence\":0.9123},{\"word\":\"\\\"x\\\"-->\xc3\xa9<&>\",\"start\":3661.8,\"end\":3662.5,"
+              "\"confidence\":0.5}]}\n");
+        const auto j = nlohmann::json::parse(line.substr(0, line.find('\n')));
+        CHECK(j["words"].size() == 2);
+    }
+
+    TEST_CASE("CSV: one row per transcript, the text quoted, the words as JSON in the detail column") {
+        const std::string csv = written(arpipe::OutputFormat::csv, sample_transcript());
+        const std::string row = csv.substr(csv.find('\n') + 1, csv.find("\nsummary") - csv.find('\n'));
+        CHECK(row ==
+              "transcript,\"dir/a,b \"\"c\"\".wav\",\"hi, \"\"x\"\"-->\xc3\xa9<&>\",3661.234,3662.500,0.7062,,"
+              "\"[{\"\"word\"\":\"\"hi,\"\",\"\"start\"\":3661.234,\"\"end\"\":3661.6,\"\"confidence\"\":0.9123},"
+              "{\"\"word\"\":\"\"\\\"\"x\\\"\"-->\xc3\xa9<&>\"\",\"\"start\"\":3661.8,\"\"end\"\":3662.5,\"\"confidence\"\":0.5}]\"\n");
+    }
+
+    TEST_CASE("SubRip, WebVTT and txt: cues in HH:MM:SS,mmm and HH:MM:SS.mmm, WebVTT text escaped, one line each") {
+        Transcript t = sample_transcript();
+        t.text += "\nnext";  // a newline in a label must not end the cue
+        CHECK(written(arpipe::OutputFormat::srt, t) ==
+              "1\n01:01:01,234 --> 01:01:02,500\nhi, \"x\"-->\xc3\xa9<&> next\n\n");
+        CHECK(written(arpipe::OutputFormat::vtt, t) ==
+              "WEBVTT\n\n01:01:01.234 --> 01:01:02.500\nhi, \"x\"--&gt;\xc3\xa9&lt;&amp;&gt; next\n\n");
+        CHECK(written(arpipe::OutputFormat::txt, t) == "hi, \"x\"-->\xc3\xa9<&> next\n");
+        // Cues are numbered from 1 on.
+        std::ostringstream os;
+        auto w = arpipe::make_writer(arpipe::OutputFormat::srt, os);
+        w->on_transcript(t);
+        w->on_transcript(t);
+        CHECK(os.str().find("\n\n2\n01:01:01,234") != std::string::npos);
+        CHECK(arpipe::transcript_only(arpipe::OutputFormat::vtt));
+        CHECK_FALSE(arpipe::transcript_only(arpipe::OutputFormat::csv));
+        CHECK(*arpipe::parse_output_format("srt").value == arpipe::OutputFormat::srt);
+        CHECK(*arpipe::parse_output_format("vtt").value == arpipe::OutputFormat::vtt);
+        CHECK(*arpipe::parse_output_format("txt").value == arpipe::OutputFormat::txt);
+    }
+
+    TEST_CASE("Audacity: an utterance is a FILE: TEXT label; RTTM: a SPEAKER turn named speech; table: a line") {
+        const Transcript t = sample_transcript();
+        CHECK(written(arpipe::OutputFormat::audacity, t) == "3661.234000\t3662.500000\tdir/a,b \"c\".wav: hi, \"x\"-->\xc3\xa9<&>\n");
+        CHECK(written(arpipe::OutputFormat::rttm, t) == "SPEAKER a,b\\x20\"c\" 1 3661.234 1.266 <NA> <NA> speech <NA> <NA>\n");
+        const std::string table = written(arpipe::OutputFormat::table, t);
+        CHECK(table.find("  3661.234  3662.500  hi, \"x\"-->\xc3\xa9<&> 0.7062\n") != std::string::npos);
     }
 }
