@@ -188,7 +188,7 @@ nlohmann::json read_cues(const std::string& kind, const std::string& path, const
     const std::string out = dir.file("cues.json");
     const std::string cmd = "/usr/bin/python3 " + testing::repo_path("tests/tools/read_cues.py") + " " + kind + " " + path +
                             " >" + out;
-    REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, "the " + kind + " reader refused " + path);
+    REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, (std::string("the ") + kind + " reader refused " + path));
     return nlohmann::json::parse(testing::read_text(out));
 }
 
