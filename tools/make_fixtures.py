@@ -150,6 +150,95 @@ class AllocateWhenLoud(torch.nn.Module):
         return torch.stack([-m, m], dim=1) * 4.0
 
 
+# CTC fixtures: tokens are a deterministic function of the loudness around each 20 ms frame, so a frame's
+# output depends on about +-40 ms of audio only (the mel window and a 3-frame smoothing): the window-boundary
+# tests can require overlapping windows to give exactly what one window over the whole file gives.
+CTC_RATE = 8000
+CTC_LOGMEL = dict(kind="log_mel", n_fft=256, win_length=200, hop_length=160, n_mels=40, f_min_hz=0.0,
+                  f_max_hz=4000.0, mel_scale="htk", mel_norm="none", power=2.0, log_offset=1e-6)
+CTC_TOKENS = ["<blank>", "|", "a", "b", "c"]
+# Amplitudes of a 440 Hz tone that give each token but the blank (silence); the C++ tests use the same.
+CTC_AMPLITUDES = {"|": 0.004, "a": 0.02, "b": 0.08, "c": 0.3}
+
+
+def smooth3(e):
+    """Mean of each frame and its two neighbours (edge frames repeat themselves): elementwise, shape-free."""
+    left = torch.cat([e[:, :1], e[:, :-1]], dim=1)
+    right = torch.cat([e[:, 1:], e[:, -1:]], dim=1)
+    return (left + e + right) / 3.0
+
+
+class CtcEnergyLogMel(torch.nn.Module):
+    """log_mel [B, n_mels, F] -> log-probs [B, F - 1, V]: the token whose loudness centre is nearest."""
+
+    def __init__(self, centres):
+        super().__init__()
+        self.register_buffer("centres", torch.tensor(centres, dtype=torch.float32))
+
+    def forward(self, x):
+        e = smooth3(x.mean(dim=1))[:, :-1]  # [B, T]: one frame per 20 ms, the last (past the window) dropped
+        d = e.unsqueeze(2) - self.centres.view(1, 1, -1)
+        return torch.log_softmax(-0.5 * d * d, dim=2)
+
+
+class CtcEnergyWave(torch.nn.Module):
+    """waveform [B, S] -> log-probs [B, S / 160, V] from each 160-sample frame's log power."""
+
+    def __init__(self, centres):
+        super().__init__()
+        self.register_buffer("centres", torch.tensor(centres, dtype=torch.float32))
+
+    def forward(self, x):
+        b = x.shape[0]
+        e = smooth3(torch.log(x.reshape(b, -1, 160).pow(2).mean(dim=2) + 1e-6))
+        d = e.unsqueeze(2) - self.centres.view(1, 1, -1)
+        return torch.log_softmax(-0.5 * d * d, dim=2)
+
+
+def ctc_centres(wave):
+    """Each token's loudness centre as the model measures it on a steady tone (silence for the blank)."""
+    import math
+    t = torch.arange(CTC_RATE * 2, dtype=torch.float32) / CTC_RATE
+    levels = [0.0] + [CTC_AMPLITUDES[k] for k in CTC_TOKENS[1:]]
+    centres = []
+    for a in levels:
+        x = (a * torch.sin(2 * math.pi * 440.0 * t)).unsqueeze(0)
+        if wave:
+            e = torch.log(x.reshape(1, -1, 160).pow(2).mean(dim=2) + 1e-6)
+        else:
+            e = torch.log(mel(CTC_LOGMEL, CTC_RATE)(x) + CTC_LOGMEL["log_offset"]).mean(dim=1)
+        centres.append(float(e[0, 10:-10].mean()))
+    return centres
+
+
+def ctc_describe(name, wave, seconds, hop):
+    d = describe(name, {"kind": "waveform"} if wave else CTC_LOGMEL,
+                 {"kind": "ctc", "frame_hop_seconds": 0.02, "scores": "log_probs", "blank": 0, "word_separator": "|"},
+                 CTC_TOKENS, seconds=seconds, hop=hop)
+    d["sample_rate_hz"] = CTC_RATE
+    d["description"] = ("test fixture (untrained): tokens from the loudness of 440 Hz tones, " +
+                        ", ".join(f"{k}={v}" for k, v in CTC_AMPLITUDES.items()) + "; see tools/make_fixtures.py")
+    return d
+
+
+def ctc_fixtures():
+    """The CTC fixtures (they need torchaudio for the log-mel centres)."""
+    mel_centres, wave_centres = ctc_centres(False), ctc_centres(True)
+    out = {}
+    for seconds, hop, tag in ((4.0, 2.0, ""), (3.0, 1.0, "_s3_h1"), (2.4, 1.6, "_s2.4_h1.6"), (120.0, 120.0, "_whole")):
+        out[f"ctc_energy{tag}.pt"] = (CtcEnergyLogMel(mel_centres), ctc_describe("ctc_energy" + tag, False, seconds, hop))
+    # Tokens that writers must quote or escape: a comma and a quote, "-->" (a cue timing arrow) and non-ASCII,
+    # markup characters; words separated by a space token.
+    special = ctc_describe("ctc_special", False, 4.0, 2.0)
+    special["labels"] = ["<blank>", " ", "x,\"y", "\u00e9-->\u00fc", "<&>"]
+    special["output"]["word_separator"] = " "
+    out["ctc_special.pt"] = (CtcEnergyLogMel(mel_centres), special)
+    for seconds, hop, tag in ((4.0, 2.0, ""), (120.0, 120.0, "_whole")):
+        out[f"ctc_wave_energy{tag}.pt"] = (CtcEnergyWave(wave_centres),
+                                           ctc_describe("ctc_wave_energy" + tag, True, seconds, hop))
+    return out
+
+
 def describe(name, inp, out, labels, seconds=1.0, hop=0.5):
     return {"format": "arpipe-model/1", "name": name,
             "description": "test fixture (untrained, computes loudness); see tools/make_fixtures.py",
@@ -201,7 +290,10 @@ def fixtures():
 
 def models(only=None):
     os.makedirs(MODELS, exist_ok=True)
-    for name, (module, desc) in fixtures().items():
+    every = fixtures()
+    if only is None or any(n.startswith("ctc_") for n in only):
+        every.update(ctc_fixtures())
+    for name, (module, desc) in every.items():
         if only is None or name in only:
             save(module, name, desc)
     if only is None or "not_torchscript.pt" in only:
@@ -213,7 +305,7 @@ if __name__ == "__main__":
     torch.manual_seed(0)
     wanted = sys.argv[1:]
     if wanted:
-        unknown = set(wanted) - set(fixtures()) - {"not_torchscript.pt"}
+        unknown = set(wanted) - set(fixtures()) - set(ctc_fixtures()) - {"not_torchscript.pt"}
         if unknown:
             sys.exit("unknown fixture(s): " + ", ".join(sorted(unknown)))
         models(set(wanted))

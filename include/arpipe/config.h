@@ -44,6 +44,9 @@ struct PostConfig {
     float off_threshold = -1.0f;     ///< score below which it closes; < 0 = threshold - 0.15. Range [0, threshold].
     double min_event_seconds = 0.0;  ///< shorter events are dropped. Range [0, 3600].
     double min_gap_seconds = 0.0;    ///< shorter gaps between events of one label are bridged. Range [0, 3600].
+    /// ctc models: a pause between two words longer than this ends a transcript (an utterance) and starts
+    /// the next. Range (0, 3600].
+    double utterance_gap_seconds = 0.8;
 
     /// The closing threshold in effect.
     [[nodiscard]] ARPIPE_API float effective_off_threshold() const;

@@ -66,8 +66,13 @@ namespace arpipe {
 
 /// What a model reads: log-mel features computed by arpipe, or the waveform itself.
 enum class InputKind { log_mel, waveform };
-/// What a model returns per window: one score vector (clip), or one per frame.
-enum class OutputKind { clip, frames };
+/// What a model returns per window: one score vector (clip), one per frame (frames), or per-frame token
+/// scores that greedy CTC decoding turns into transcripts (ctc).
+enum class OutputKind { clip, frames, ctc };
+/// What the numbers of a ctc model's output are: log-probabilities (log_softmax already applied) or raw
+/// logits. arpipe applies a softmax over the vocabulary to both (for true log-probabilities it changes
+/// nothing) and uses the resulting posteriors for the argmax and the confidences.
+enum class CtcScores { log_probs, logits };
 /// How raw outputs become scores in [0, 1].
 enum class Activation { softmax, sigmoid, none };
 /// The mel scale of a log_mel input: HTK (torchaudio's default) or Slaney's.
@@ -79,6 +84,7 @@ enum class MelNorm { none, slaney };
 [[nodiscard]] ARPIPE_API std::string_view to_string(InputKind kind) noexcept;
 [[nodiscard]] ARPIPE_API std::string_view to_string(OutputKind kind) noexcept;
 [[nodiscard]] ARPIPE_API std::string_view to_string(Activation activation) noexcept;
+[[nodiscard]] ARPIPE_API std::string_view to_string(CtcScores scores) noexcept;
 [[nodiscard]] ARPIPE_API std::string_view to_string(MelScale scale) noexcept;
 [[nodiscard]] ARPIPE_API std::string_view to_string(MelNorm norm) noexcept;
 
@@ -98,9 +104,15 @@ struct ModelInfo {
     double segment_seconds = 0, hop_seconds = 0;
     std::int64_t segment_samples = 0, hop_samples = 0;
     OutputKind output_kind = OutputKind::clip;
-    double frame_hop_seconds = 0; ///< frames only
+    double frame_hop_seconds = 0; ///< frames and ctc
+    /// frames and clip: from the description. ctc: always softmax (over the vocabulary, see CtcScores).
     Activation activation = Activation::none;
-    std::vector<std::string> labels;
+    CtcScores ctc_scores = CtcScores::log_probs;  ///< ctc only
+    int blank = 0;                                ///< ctc only: index of the blank token in `labels`
+    /// ctc only: the token that separates words ("|" or " "); empty when the model has none, and every
+    /// token is then a word of its own.
+    std::string word_separator;
+    std::vector<std::string> labels;  ///< class names; for ctc the token vocabulary
     std::string description_json; ///< the arpipe.json text as stored in the model
 };
 
@@ -164,10 +176,12 @@ struct RunOptions {
     RunDiagnostics* diagnostics = nullptr;  ///< when set, receives the run's diagnostics (see RunDiagnostics)
     bool scores = false;  ///< also send every step's scores to Sink::on_scores (off: they cost a record per step)
 };
+// The pause that splits a ctc model's transcripts into utterances is Config::post.utterance_gap_seconds.
 
 /// Everything one input produced, for `Engine::process_file`.
 struct FileResult {
     std::vector<Event> events;
+    std::vector<Transcript> transcripts;  ///< ctc models
     std::optional<FileSummary> summary;  ///< set when the input was processed to its end
     std::optional<FileError> error;      ///< set when it failed
 };

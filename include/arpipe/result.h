@@ -1,6 +1,6 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 //
-// What a run produces: events, one terminal record per input (a summary or an error), progress, and the
+// What a run produces: events or transcripts, one terminal record per input (a summary or an error), progress, and the
 // writers that turn them into JSON Lines, CSV, a table, Audacity labels or RTTM.
 #pragma once
 
@@ -79,6 +79,28 @@ struct Scores {
     std::vector<float> values;  ///< one per label, in label order
 };
 
+/// One word of a transcript, over [start_seconds, end_seconds) of its input.
+struct Word {
+    std::string word;          ///< its tokens' labels, concatenated
+    double start_seconds = 0;  ///< the first frame of its first token
+    double end_seconds = 0;    ///< the end of the last frame of its last token
+    /// Mean, over the frames of its tokens (the frames whose best token is one of them, blanks left out), of
+    /// the best token's posterior (softmax over the vocabulary).
+    float confidence = 0;
+};
+
+/// One utterance decoded by a ctc model: the words between two pauses longer than
+/// Config::post.utterance_gap_seconds (docs/model-contract.md, "CTC output").
+struct Transcript {
+    std::size_t file_index = 0;
+    std::string file;
+    double start_seconds = 0;  ///< its first word's start
+    double end_seconds = 0;    ///< its last word's end
+    std::string text;          ///< the words joined by single spaces
+    std::vector<Word> words;   ///< never empty
+    bool cut = false;          ///< the run was cancelled inside this input: the utterance may go on
+};
+
 /// The terminal record of an input that was processed to its end.
 struct FileSummary {
     std::size_t file_index = 0;
@@ -124,6 +146,9 @@ public:
     /// Per-step scores, when the run was asked for them (`RunOptions::scores`); in time order within an input,
     /// interleaved with the events (an event comes when it is final, after the scores it spans).
     virtual void on_scores(const Scores& /*scores*/) {}
+    /// One utterance of a ctc model, in time order within an input, as soon as a pause (or the input's end)
+    /// makes it final. Models of other kinds never call it.
+    virtual void on_transcript(const Transcript& /*transcript*/) {}
     /// Called once after the last input's record.
     virtual void on_finish() {}
 };
@@ -156,10 +181,14 @@ struct RunStats {
 };
 
 /// Output formats of the bundled writers. `audacity` (an Audacity label track) and `rttm` (NIST RTTM) write
-/// events only, as those formats have no place for summaries or scores (README, "Output formats").
-enum class OutputFormat { jsonl, csv, table, audacity, rttm };
+/// events and transcripts only, as those formats have no place for summaries or scores; `srt`, `vtt` (WebVTT)
+/// and `txt` write transcripts only, for one input (README, "Output formats").
+enum class OutputFormat { jsonl, csv, table, audacity, rttm, srt, vtt, txt };
 
-/// Parses "jsonl", "json", "csv", "table", "audacity" or "rttm".
+/// Whether a format holds transcripts only (srt, vtt, txt): it needs a ctc model and one input.
+[[nodiscard]] ARPIPE_API bool transcript_only(OutputFormat format) noexcept;
+
+/// Parses "jsonl", "json", "csv", "table", "audacity", "rttm", "srt", "vtt" or "txt".
 [[nodiscard]] ARPIPE_API ParseResult<OutputFormat> parse_output_format(std::string_view text);
 
 /// A Sink that writes records to `out` as they arrive (flushing after each input's terminal record).

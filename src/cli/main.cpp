@@ -94,10 +94,20 @@ public:
         writer_.on_error(e);
         output_.input_done();
         check();
+        // srt, vtt and txt have no place for an error: it goes to stderr, so that it is not lost.
+        if (errors_to_stderr_ && e.code != arpipe::ErrorCode::cancelled)
+            std::fprintf(stderr, "arpipe: %s: error: %s: %s\n", e.file.c_str(), std::string(arpipe::to_string(e.code)).c_str(),
+                         e.message.c_str());
     }
+    /// Makes on_error also print the error on stderr (for the formats that cannot hold one).
+    void errors_to_stderr(bool on) { errors_to_stderr_ = on; }
     void on_progress(const arpipe::Progress& p) override { writer_.on_progress(p); }
     void on_scores(const arpipe::Scores& s) override {
         writer_.on_scores(s);
+        flush();
+    }
+    void on_transcript(const arpipe::Transcript& t) override {
+        writer_.on_transcript(t);
         flush();
     }
     void on_finish() override { writer_.on_finish(); }
@@ -114,7 +124,24 @@ private:
     arpipe::Sink& writer_;
     arpipe::cli::Output& output_;
     bool flush_each_;
+    bool errors_to_stderr_ = false;
 };
+
+/// Why a run of `format` with a model of `info` over `inputs` inputs cannot be done, or empty: srt, vtt and
+/// txt hold transcripts only, so they need a ctc model, and they hold one input's transcripts (a subtitle
+/// file belongs to one recording); more than one input is refused rather than mixed into one file.
+std::string check_transcript_format(arpipe::OutputFormat format, const arpipe::ModelInfo& info, std::size_t inputs) {
+    if (!arpipe::transcript_only(format)) return {};
+    const std::string name = format == arpipe::OutputFormat::srt ? "srt" : format == arpipe::OutputFormat::vtt ? "vtt" : "txt";
+    if (info.output_kind != arpipe::OutputKind::ctc)
+        return "-f " + name + " writes transcripts, and the model " + info.path + " has output kind \"" +
+               std::string(arpipe::to_string(info.output_kind)) + "\", not \"ctc\" (use -f jsonl, csv or table)";
+    if (inputs != 1)
+        return "-f " + name + " holds the transcript of one input, and this run has " + std::to_string(inputs) +
+               " inputs; run once per input (e.g. for f in *.wav; do arpipe run -f " + name + " -o \"${f%.*}." + name +
+               "\" \"$f\"; done), or use -f jsonl or csv for many";
+    return {};
+}
 
 /// What `arpipe run` was asked to do. Engine settings are bound straight to `config`; the rest is the CLI's.
 struct RunFlags {
@@ -231,9 +258,14 @@ int cmd_run_stdin(RunFlags& f, const std::shared_ptr<spdlog::logger>& logger) {
         logger->error("{}", why);
         return kExitOutput;
     }
+    if (std::string why = check_transcript_format(f.format, loaded.engine->model(), 1); !why.empty()) {
+        logger->error("{}", why);
+        return kExitUsage;
+    }
     auto writer = f.scores ? arpipe::make_writer(f.format, output->stream(), loaded.engine->model().labels)
                            : arpipe::make_writer(f.format, output->stream());
     WatchedWriter watched(*writer, *output, /*flush_each=*/true);
+    watched.errors_to_stderr(arpipe::transcript_only(f.format));
     install_signal_handlers();
     arpipe::PipeOptions options;
     options.stream.name = f.stdin_name;
@@ -319,6 +351,10 @@ int cmd_run(RunFlags& f) {
         logger->error("nothing to process: the inputs hold no audio files");
         return kExitSomeFailed;
     }
+    if (std::string why = check_transcript_format(f.format, loaded.engine->model(), inputs.size()); !why.empty()) {
+        logger->error("{}", why);
+        return kExitUsage;
+    }
 
     // Refuse outputs that would overwrite an input or each other, before anything is written.
     std::vector<std::string> input_names = paths;
@@ -388,6 +424,7 @@ int cmd_run(RunFlags& f) {
     auto writer = f.scores ? arpipe::make_writer(f.format, output->stream(), loaded.engine->model().labels)
                            : arpipe::make_writer(f.format, output->stream());
     WatchedWriter watched(*writer, *output);
+    watched.errors_to_stderr(arpipe::transcript_only(f.format));
     arpipe::cli::ProgressSink progress(watched, !f.quiet && isatty(STDERR_FILENO) != 0);
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> csv(nullptr, &std::fclose);
     std::optional<arpipe::cli::MemorySampler> sampler;
@@ -483,8 +520,15 @@ int cmd_info(const std::string& model_path, bool as_json) {
     std::cout << '\n'
               << "segment      " << m.segment_seconds << " s, hop " << m.hop_seconds << " s\n"
               << "output       " << arpipe::to_string(m.output_kind);
-    if (m.output_kind == arpipe::OutputKind::frames) std::cout << " (frame hop " << m.frame_hop_seconds << " s)";
-    std::cout << ", activation " << arpipe::to_string(m.activation) << '\n' << "labels       ";
+    if (m.output_kind == arpipe::OutputKind::ctc) {
+        std::cout << " (frame hop " << m.frame_hop_seconds << " s, scores " << arpipe::to_string(m.ctc_scores) << ", blank "
+                  << m.blank << " \"" << m.labels[static_cast<std::size_t>(m.blank)] << "\", word separator "
+                  << (m.word_separator.empty() ? std::string("none") : "\"" + m.word_separator + "\"") << ")\n"
+                  << "tokens       ";
+    } else {
+        if (m.output_kind == arpipe::OutputKind::frames) std::cout << " (frame hop " << m.frame_hop_seconds << " s)";
+        std::cout << ", activation " << arpipe::to_string(m.activation) << '\n' << "labels       ";
+    }
     for (std::size_t i = 0; i < m.labels.size(); ++i) std::cout << (i ? ", " : "") << m.labels[i];
     std::cout << '\n';
     return kExitOk;
@@ -544,7 +588,9 @@ int main(int argc, char** argv) {
     run->add_option("--files-from", f.files_from, "Read input paths from LIST, one per line ('-' = stdin)");
     run->add_option("-m,--model", c.model_path, "TorchScript model with an arpipe.json description (default: the bundled tagger, or $ARPIPE_MODEL)");
     add_parsed(run, "-f,--format", f.format, arpipe::parse_output_format,
-               "Output format: jsonl (one JSON object per line), csv, table, audacity (a label track) or rttm (NIST RTTM)")
+               "Output format: jsonl (one JSON object per line), csv, table, audacity (a label track), rttm (NIST RTTM); "
+               "for ctc models also srt (SubRip), vtt (WebVTT) or txt (one line per utterance), which hold the "
+               "transcripts of one input (input errors go to stderr)")
         ->default_str("jsonl");
     run->add_option("-o,--out", f.out, "Write records to FILE instead of stdout; FILE appears (or is replaced) only when the run is complete");
     run->add_flag("--resume", f.resume,
@@ -562,6 +608,8 @@ int main(int argc, char** argv) {
                 "Score below which an event closes, at most --threshold; -1 = threshold - 0.15");
     add_setting(run, "--min-event", c.post.min_event_seconds, "post.min_event_seconds", "Drop events shorter than this many seconds");
     add_setting(run, "--min-gap", c.post.min_gap_seconds, "post.min_gap_seconds", "Bridge gaps shorter than this many seconds between events of one label");
+    add_setting(run, "--utterance-gap", c.post.utterance_gap_seconds, "post.utterance_gap_seconds",
+                "ctc models: a pause between words longer than this many seconds ends a transcript record (an utterance)");
     add_parsed(run, "--max-memory", c.max_memory_bytes, parse_size,
                "Cap on the memory the model's tensors may hold at once (e.g. 4G, 512M): a model that asks for more on "
                "some input fails that input (model_output) instead of the whole run; auto = 3/4 of the machine's "

@@ -218,7 +218,7 @@ std::optional<Record> parse_jsonl(std::string_view line, std::string* why) {
         return std::nullopt;
     }
     r.type = std::string(line.substr(kType.size(), type_end - kType.size()));
-    if (r.type != "event" && r.type != "summary" && r.type != "error" && r.type != "scores") {
+    if (!is_record_type(r.type)) {
         *why = "not a record of arpipe run (type \"" + r.type + "\")";
         return std::nullopt;
     }
@@ -354,8 +354,7 @@ void read_groups(const PartFile& part, std::size_t part_index, std::size_t csv_c
                 problems.add(where(line) + ": the last row has no newline (the file was cut short)");
                 return;
             }
-            if (fields.size() != csv_columns || (fields[0] != "event" && fields[0] != "summary" && fields[0] != "error" &&
-                                                 fields[0] != "scores")) {
+            if (fields.size() != csv_columns || !is_record_type(fields[0])) {
                 problems.add(where(line) + ": not a row of arpipe run (" + std::to_string(fields.size()) + " fields, type \"" +
                              text(fields[0]) + "\")");
                 return;

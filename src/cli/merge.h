@@ -33,10 +33,16 @@ inline constexpr int kExitMergeIncomplete = 4;
 
 /// What one record of `arpipe run` says about itself. Shared by merge and the --resume journal (resume.h).
 struct Record {
-    std::string type;        // event, scores, summary or error
+    std::string type;        // event, scores, transcript, summary or error
     std::string name;        // the input's name, as bytes
     bool cancelled = false;  // an error record of code `cancelled`: the input was not processed
 };
+
+/// Whether `type` is a record type of arpipe run: event, scores, transcript (these precede an input's
+/// terminal record), summary or error (terminal).
+[[nodiscard]] inline bool is_record_type(std::string_view type) noexcept {
+    return type == "event" || type == "scores" || type == "transcript" || type == "summary" || type == "error";
+}
 
 /// One JSON Lines record (a line without its newline); nullopt and `*why` when it is not one of arpipe run's.
 std::optional<Record> parse_jsonl(std::string_view line, std::string* why);

@@ -176,6 +176,7 @@ public:
     GroupSink(Sink& writer, std::ostringstream& text) : writer_(writer), text_(text) {}
     void on_event(const Event& e) override { writer_.on_event(e); }
     void on_scores(const Scores& s) override { writer_.on_scores(s); }
+    void on_transcript(const Transcript& t) override { writer_.on_transcript(t); }
     void on_summary(const FileSummary& s) override {
         writer_.on_summary(s);
         cut(kOk);

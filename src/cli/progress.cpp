@@ -20,6 +20,11 @@ void ProgressSink::on_scores(const Scores& s) {
     inner_.on_scores(s);
 }
 
+void ProgressSink::on_transcript(const Transcript& t) {
+    clear_line();
+    inner_.on_transcript(t);
+}
+
 void ProgressSink::on_summary(const FileSummary& s) {
     clear_line();
     inner_.on_summary(s);

@@ -22,6 +22,7 @@ public:
     void on_error(const FileError& e) override;
     void on_progress(const Progress& p) override;
     void on_scores(const Scores& s) override;
+    void on_transcript(const Transcript& t) override;
     void on_finish() override;
 
     [[nodiscard]] const std::vector<std::string>& not_processed() const { return not_processed_; }
@@ -51,6 +52,7 @@ public:
     void on_summary(const FileSummary& s) override { inner_.on_summary(s); }
     void on_error(const FileError& e) override { inner_.on_error(e); }
     void on_scores(const Scores& s) override { inner_.on_scores(s); }
+    void on_transcript(const Transcript& t) override { inner_.on_transcript(t); }
     void on_progress(const Progress& p) override;
     void on_finish() override;
 

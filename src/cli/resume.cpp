@@ -115,7 +115,7 @@ Journal open_journal(const std::string& out_path, bool csv, const std::string& h
             if (next == std::string_view::npos || fields.size() != columns) break;
             r.type = fields[0];
             r.name = fields[1];
-            if (r.type != "event" && r.type != "scores" && r.type != "summary" && r.type != "error") break;
+            if (!is_record_type(r.type)) break;
             r.cancelled = r.type == "error" && fields[7].rfind("cancelled: ", 0) == 0;
         } else {
             const std::size_t nl = s.find('\n', pos);

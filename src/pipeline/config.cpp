@@ -29,6 +29,8 @@ const CheckedSetting kSettings[] = {
     {{"post.min_event_seconds", 0, 3600},
      [](const Config& c) -> std::optional<double> { return c.post.min_event_seconds; }},
     {{"post.min_gap_seconds", 0, 3600}, [](const Config& c) -> std::optional<double> { return c.post.min_gap_seconds; }},
+    {{"post.utterance_gap_seconds", 0, 3600, true},
+     [](const Config& c) -> std::optional<double> { return c.post.utterance_gap_seconds; }},
     {{"max_memory_bytes", -1, 1125899906842624.0 /* 2^50 */},
      [](const Config& c) -> std::optional<double> { return static_cast<double>(c.max_memory_bytes); }},
     {{"raw_format.sample_rate_hz", kMinSampleRateHz, kMaxSampleRateHz},

@@ -181,6 +181,7 @@ FileResult Engine::process_file(const std::string& path) const {
     public:
         explicit Collect(FileResult& r) : r_(r) {}
         void on_event(const Event& e) override { r_.events.push_back(e); }
+        void on_transcript(const Transcript& t) override { r_.transcripts.push_back(t); }
         void on_summary(const FileSummary& s) override { r_.summary = s; }
         void on_error(const FileError& e) override { r_.error = e; }
 

@@ -164,7 +164,9 @@ std::int64_t Model::prepare(const std::vector<std::int64_t>& item_shape, int bat
             if (sizes.size() != 3 || sizes[0] != batch || sizes[2] != n_labels || sizes[1] < 1)
                 throw Failure(ErrorCode::bad_model, info.path + ": output shape " + got + " does not match [" +
                                                         std::to_string(batch) + ", T, " + std::to_string(n_labels) +
-                                                        "] (frames output, " + std::to_string(n_labels) + " labels)");
+                                                        "] (" + std::string(to_string(info.output_kind)) + " output, " +
+                                                        std::to_string(n_labels) +
+                                                        (info.output_kind == OutputKind::ctc ? " tokens)" : " labels)"));
             const double covered = static_cast<double>(sizes[1]) * info.frame_hop_seconds;
             if (std::abs(covered - info.segment_seconds) > info.frame_hop_seconds + 1e-9)
                 throw Failure(ErrorCode::bad_model,

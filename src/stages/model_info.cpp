@@ -1,6 +1,7 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 #include "model_info.h"
 
+#include <algorithm>
 #include <cmath>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
@@ -50,7 +51,9 @@ int get_int(const json& obj, const char* parent, const char* name, int lo, int h
 template <typename E>
 using Names = std::initializer_list<std::pair<E, const char*>>;
 constexpr Names<InputKind> kInputKinds = {{InputKind::log_mel, "log_mel"}, {InputKind::waveform, "waveform"}};
-constexpr Names<OutputKind> kOutputKinds = {{OutputKind::clip, "clip"}, {OutputKind::frames, "frames"}};
+constexpr Names<OutputKind> kOutputKinds = {
+    {OutputKind::clip, "clip"}, {OutputKind::frames, "frames"}, {OutputKind::ctc, "ctc"}};
+constexpr Names<CtcScores> kCtcScores = {{CtcScores::log_probs, "log_probs"}, {CtcScores::logits, "logits"}};
 constexpr Names<Activation> kActivations = {
     {Activation::softmax, "softmax"}, {Activation::sigmoid, "sigmoid"}, {Activation::none, "none"}};
 constexpr Names<MelScale> kMelScales = {{MelScale::htk, "htk"}, {MelScale::slaney, "slaney"}};
@@ -85,6 +88,7 @@ const json& get_object(const json& obj, const char* name) {
 std::string_view to_string(InputKind kind) noexcept { return name_of(kInputKinds, kind); }
 std::string_view to_string(OutputKind kind) noexcept { return name_of(kOutputKinds, kind); }
 std::string_view to_string(Activation activation) noexcept { return name_of(kActivations, activation); }
+std::string_view to_string(CtcScores scores) noexcept { return name_of(kCtcScores, scores); }
 std::string_view to_string(MelScale scale) noexcept { return name_of(kMelScales, scale); }
 std::string_view to_string(MelNorm norm) noexcept { return name_of(kMelNorms, norm); }
 
@@ -134,8 +138,18 @@ ModelInfo parse_model_description(const std::string& json_text) {
 
     const json& out = get_object(doc, "output");
     m.output_kind = get_choice(out, "output.", "kind", kOutputKinds);
-    if (m.output_kind == OutputKind::frames) m.frame_hop_seconds = get_number(out, "output.", "frame_hop_seconds", 1e-5, m.segment_seconds);
-    m.activation = get_choice(out, "output.", "activation", kActivations);
+    if (m.output_kind != OutputKind::clip)
+        m.frame_hop_seconds = get_number(out, "output.", "frame_hop_seconds", 1e-5, m.segment_seconds);
+    if (m.output_kind == OutputKind::ctc) {
+        // Posteriors come from a softmax over the vocabulary whatever the scores are (see CtcScores); an
+        // "activation" field would have nothing to choose.
+        if (out.contains("activation"))
+            bad("output.activation = " + out["activation"].dump() + " does not apply to output.kind \"ctc\" (use output.scores)");
+        m.activation = Activation::softmax;
+        m.ctc_scores = get_choice(out, "output.", "scores", kCtcScores);
+    } else {
+        m.activation = get_choice(out, "output.", "activation", kActivations);
+    }
 
     const json& labels = field(doc, "", "labels");
     if (!labels.is_array() || labels.empty() || labels.size() > 4096) bad("labels must be an array of 1 to 4096 strings");
@@ -144,6 +158,20 @@ ModelInfo parse_model_description(const std::string& json_text) {
         if (!l.is_string() || l.get<std::string>().empty()) bad("labels: " + l.dump() + " is not a non-empty string");
         if (!seen.insert(l.get<std::string>()).second) bad("labels: \"" + l.get<std::string>() + "\" appears twice");
         m.labels.push_back(l.get<std::string>());
+    }
+    if (m.output_kind == OutputKind::ctc) {
+        const auto last = static_cast<int>(m.labels.size()) - 1;
+        m.blank = get_int(out, "output.", "blank", 0, last);
+        if (m.labels.size() < 2) bad("labels: a ctc model needs at least 2 tokens (the blank and one more)");
+        if (out.contains("word_separator") && !out["word_separator"].is_null()) {
+            m.word_separator = get_string(out, "output.", "word_separator");
+            const auto at = std::find(m.labels.begin(), m.labels.end(), m.word_separator);
+            if (at == m.labels.end())
+                bad("output.word_separator = " + out["word_separator"].dump() + " is not one of the labels");
+            if (at - m.labels.begin() == m.blank)
+                bad("output.word_separator = " + out["word_separator"].dump() + " is the blank token (output.blank = " +
+                    std::to_string(m.blank) + ")");
+        }
     }
     m.description_json = json_text;
     return m;

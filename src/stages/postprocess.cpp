@@ -7,6 +7,7 @@
 #include <limits>
 #include <numeric>
 
+#include "ctc.h"
 #include "failure.h"
 
 namespace arpipe {
@@ -88,10 +89,11 @@ std::string shape_string(std::span<const std::int64_t> dims) {
 
 void check_output_shape(std::span<const std::int64_t> got, std::span<const std::int64_t> expected, OutputKind kind) {
     if (std::equal(got.begin(), got.end(), expected.begin(), expected.end())) return;
-    throw Failure(ErrorCode::model_output, "model output shape " + shape_string(got) + " does not match " +
-                                               shape_string(expected) +
-                                               (kind == OutputKind::clip ? " (clip output: batch, labels)"
-                                                                         : " (frames output: batch, frames, labels)"));
+    const char* layout = kind == OutputKind::clip     ? " (clip output: batch, labels)"
+                         : kind == OutputKind::frames ? " (frames output: batch, frames, labels)"
+                                                      : " (ctc output: batch, frames, tokens)";
+    throw Failure(ErrorCode::model_output,
+                  "model output shape " + shape_string(got) + " does not match " + shape_string(expected) + layout);
 }
 
 std::string model_error_line(std::string_view what) {
@@ -225,6 +227,27 @@ void for_each_step(const ModelInfo& info, std::int64_t steps, const SegmentInfo&
     }
     const auto n_labels = static_cast<std::int64_t>(info.labels.size());
     const double fh = info.frame_hop_seconds;
+    if (info.output_kind == OutputKind::ctc) {
+        // The window-middle rule (docs/model-contract.md, "CTC output"): window i owns the frames that start in
+        // [i * H + (S - H) / 2, i * H + (S + H) / 2), in samples; the first also owns its start and the last its
+        // end. The bounds are exact in doubles (sums of integers and halves), the same whichever window computes
+        // them, so every frame time belongs to exactly one window.
+        constexpr double kInf = std::numeric_limits<double>::infinity();
+        const double first = static_cast<double>(seg.start_sample);
+        const double lo = seg.index == 0 ? -kInf : first + (S - H) / 2.0;
+        const double hi = seg.last ? kInf : first + (S + H) / 2.0;
+        const double frame_samples = fh * rate;
+        const auto tick = [](double t) { return std::round(t * kCtcTimeTicksPerSecond) / kCtcTimeTicksPerSecond; };
+        for (std::int64_t j = 0; j < steps; ++j) {
+            const double x = first + static_cast<double>(j) * frame_samples;
+            if (x < lo - 1e-6) continue;
+            if (x >= hi - 1e-6) break;
+            const double f0 = tick(x / rate);
+            if (seg.last && f0 >= audio_end - 1e-9) break;  // past the end of the audio
+            step(f0, tick(f0 + fh), scores + j * n_labels);
+        }
+        return;
+    }
     const double context_end = seg.index == 0 ? start : start + (S - H) / rate;
     for (std::int64_t j = 0; j < steps; ++j) {
         const double f0 = start + static_cast<double>(j) * fh;
@@ -236,13 +259,19 @@ void for_each_step(const ModelInfo& info, std::int64_t steps, const SegmentInfo&
 }
 
 InputRecords::InputRecords(const ModelInfo& info, std::int64_t steps, const PostConfig& post, bool scores)
-    : info_(info), steps_(steps), post_(post), scores_(scores), tracker_(info.labels.size(), post) {}
+    : info_(info),
+      steps_(steps),
+      post_(post),
+      scores_(scores),
+      tracker_(info.labels.size(), post),
+      decoder_(info, post.utterance_gap_seconds) {}
 
 void InputRecords::start(std::size_t index, const std::string& name) {
     index_ = index;
     name_ = name;
     tracker_ = EventTracker(info_.labels.size(), post_);
-    segments_ = events_ = 0;
+    decoder_.reset();
+    segments_ = events_ = transcripts_ = 0;
 }
 
 void InputRecords::segment(const SegmentInfo& seg, const float* top, const float* all, Sink& sink) {
@@ -258,15 +287,40 @@ void InputRecords::segment(const SegmentInfo& seg, const float* top, const float
             sink.on_scores(record_);
         });
     }
+    if (info_.output_kind == OutputKind::ctc) {
+        // The argmax and its posterior are the same before and after top-k (k >= 1 keeps the best, ties to the
+        // lower index as argmax), but with top_k = 0 `top` is `all`, so `all` when it is there is as good.
+        utterances_.clear();
+        for_each_step(info_, steps_, seg, top,
+                      [&](double t0, double t1, const float* row) { decoder_.push(t0, t1, row, utterances_); });
+        emit_transcripts(sink, false);
+        return;
+    }
     ready_.clear();
     track_segment(info_, steps_, seg, top, tracker_, ready_);
     emit(sink, false);
 }
 
 void InputRecords::close(Sink& sink, bool cut) {
+    if (info_.output_kind == OutputKind::ctc) {
+        utterances_.clear();
+        decoder_.finish(utterances_);
+        emit_transcripts(sink, cut);
+        return;
+    }
     ready_.clear();
     tracker_.finish(ready_);
     emit(sink, cut);
+}
+
+void InputRecords::emit_transcripts(Sink& sink, bool cut) {
+    for (Transcript& t : utterances_) {
+        t.file_index = index_;
+        t.file = name_;
+        t.cut = cut;
+        ++transcripts_;
+        sink.on_transcript(t);
+    }
 }
 
 double InputRecords::analysed_seconds() const noexcept {

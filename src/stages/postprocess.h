@@ -16,6 +16,7 @@
 
 #include "arpipe/config.h"
 #include "arpipe/engine.h"
+#include "ctc.h"
 #include "segment.h"
 
 namespace arpipe {
@@ -109,13 +110,16 @@ void track_segment(const ModelInfo& info, std::int64_t steps, const SegmentInfo&
                    EventTracker& tracker, std::vector<TrackedEvent>& ready);
 
 /// The steps of one segment that track_segment feeds to the tracker, each with the time span it speaks for:
-/// calls `step(t0, t1, row)` in time order. Also what the scores records (`Sink::on_scores`) report.
+/// calls `step(t0, t1, row)` in time order. Also what the scores records (`Sink::on_scores`) report. For a
+/// ctc model, the frames the segment owns under the window-middle rule, times rounded to the microsecond
+/// (kCtcTimeTicksPerSecond).
 void for_each_step(const ModelInfo& info, std::int64_t steps, const SegmentInfo& seg, const float* scores,
                    const std::function<void(double, double, const float*)>& step);
 
 /// One input's way from per-segment scores to records, shared by the pipeline's output filter and by
 /// streams so that both write the same records: its scores records (when asked for), the event tracker, and
-/// its events as `Event` records, with the counts its summary reports.
+/// its events as `Event` records, with the counts its summary reports; for a ctc model, the CTC decoder and
+/// its `Transcript` records instead of events.
 class InputRecords {
 public:
     InputRecords(const ModelInfo& info, std::int64_t steps, const PostConfig& post, bool scores);
@@ -125,19 +129,21 @@ public:
     /// One segment's scores ([steps][labels]): `top` after top-k, `all` before it (read only when scores
     /// records were asked for). Sends its scores records and the events that became final to `sink`.
     void segment(const SegmentInfo& seg, const float* top, const float* all, Sink& sink);
-    /// Closes every open event at the last analysed step and sends them; `cut` marks them as cut short (a
-    /// cancelled input).
+    /// Closes every open event (or the open utterance) at the last analysed step and sends them; `cut` marks
+    /// them as cut short (a cancelled input).
     void close(Sink& sink, bool cut = false);
 
     [[nodiscard]] std::size_t index() const noexcept { return index_; }
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
     [[nodiscard]] std::int64_t segments() const noexcept { return segments_; }
     [[nodiscard]] std::int64_t events() const noexcept { return events_; }
+    [[nodiscard]] std::int64_t transcripts() const noexcept { return transcripts_; }
     /// Audio analysed so far: one hop per segment.
     [[nodiscard]] double analysed_seconds() const noexcept;
 
 private:
     void emit(Sink& sink, bool cut);
+    void emit_transcripts(Sink& sink, bool cut);
 
     const ModelInfo& info_;
     std::int64_t steps_;
@@ -147,8 +153,10 @@ private:
     std::string name_;
     EventTracker tracker_;
     std::vector<TrackedEvent> ready_;
+    CtcDecoder decoder_;                  // ctc models
+    std::vector<Transcript> utterances_;  // ctc models: the transcripts made final by the latest step
     Scores record_;  // reused for every scores record
-    std::int64_t segments_ = 0, events_ = 0;
+    std::int64_t segments_ = 0, events_ = 0, transcripts_ = 0;
 };
 
 }  // namespace arpipe

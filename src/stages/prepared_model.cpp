@@ -31,7 +31,7 @@ WindowFloats window_floats(const ModelInfo& info) {
     } else {
         w.input = S;
     }
-    if (info.output_kind == OutputKind::frames) w.steps = std::ceil(info.segment_seconds / info.frame_hop_seconds) + 1.0;
+    if (info.output_kind != OutputKind::clip) w.steps = std::ceil(info.segment_seconds / info.frame_hop_seconds) + 1.0;
     w.scores = w.steps * static_cast<double>(info.labels.size());
     return w;
 }

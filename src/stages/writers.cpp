@@ -198,6 +198,46 @@ std::string table_text(std::string_view s, bool escape_spaces = false) {
     return out;
 }
 
+/// Transcript text as one display line (subtitles, txt): control characters, CR and LF included, become
+/// spaces, so that a label holding a newline can neither end a cue nor split a line. Bytes that are not
+/// valid UTF-8 become U+FFFD: subtitle files are UTF-8 text for players, not a place to keep bytes.
+std::string line_text(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x20 || c == 0x7f) {
+            out += ' ';
+            ++i;
+        } else if (c < 0x80) {
+            out += static_cast<char>(c);
+            ++i;
+        } else if (const std::size_t n = utf8_length(s, i); n != 0) {
+            out.append(s.substr(i, n));
+            i += n;
+        } else {
+            out += "\xEF\xBF\xBD";
+            ++i;
+        }
+    }
+    return out;
+}
+
+/// HH:MM:SS plus the milliseconds after `separator` (',' for SRT, '.' for WebVTT), from seconds rounded to the
+/// millisecond.
+std::string clock_time(double seconds, char separator) {
+    const auto total = static_cast<long long>(std::llround(std::max(0.0, seconds) * kTimeTicksPerSecond));
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld%c%03lld", total / 3600000, total / 60000 % 60, total / 1000 % 60,
+                  separator, total % 1000);
+    return buf;
+}
+
+/// The words of a transcript as a JSON array: [{"word":...,"start":...,"end":...,"confidence":...},...].
+std::string words_json(const Transcript& t);
+/// The mean of a transcript's word confidences: its score in CSV and the table.
+float mean_confidence(const Transcript& t);
+
 class JsonlWriter final : public Sink {
 public:
     JsonlWriter(std::ostream& out, std::vector<std::string> labels) : out_(out), labels_(std::move(labels)) {}
@@ -217,6 +257,13 @@ public:
             values += nlohmann::json(score4(sc.values[k])).dump();
         }
         r.raw("scores", named ? "{" + values + "}" : "[" + values + "]");
+        out_ << r.line();
+    }
+    void on_transcript(const Transcript& t) override {
+        JsonRecord r("transcript");
+        r.text("file", t.file).number("start", ms(t.start_seconds)).number("end", ms(t.end_seconds)).text("text", t.text);
+        r.raw("words", words_json(t));
+        if (t.cut) r.flag("cut", true);
         out_ << r.line();
     }
     void on_event(const Event& e) override {
@@ -276,6 +323,13 @@ public:
             out_ << joined << end_;
         }
     }
+    /// One row per utterance: its text in the label column, the mean of its words' confidences as the score,
+    /// and its words as a JSON array (the JSON Lines "words") in the detail column.
+    void on_transcript(const Transcript& t) override {
+        out_ << "transcript," << csv_field(t.file) << ',' << csv_field(t.text) << ',' << fixed(ms(t.start_seconds), 3) << ','
+             << fixed(ms(t.end_seconds), 3) << ',' << fixed(score4(mean_confidence(t)), 4) << ",," << csv_field(words_json(t))
+             << end_;
+    }
     void on_event(const Event& e) override {
         out_ << "event," << csv_field(e.file) << ',' << csv_field(e.label) << ',' << fixed(ms(e.start_seconds), 3) << ','
              << fixed(ms(e.end_seconds), 3) << ',' << fixed(score4(e.score), 4) << ',' << fixed(score4(e.peak), 4) << ','
@@ -313,6 +367,11 @@ public:
         header(e.file);
         out_ << "  " << pad(fixed(ms(e.start_seconds), 3), 10) << pad(fixed(ms(e.end_seconds), 3), 10) << "  "
              << pad_right(table_text(e.label), 16) << fixed(score4(e.score), 4) << (e.cut ? "  (cut)" : "") << '\n';
+    }
+    void on_transcript(const Transcript& t) override {
+        header(t.file);
+        out_ << "  " << pad(fixed(ms(t.start_seconds), 3), 10) << pad(fixed(ms(t.end_seconds), 3), 10) << "  "
+             << pad_right(table_text(t.text), 16) << fixed(score4(mean_confidence(t)), 4) << (t.cut ? "  (cut)" : "") << '\n';
     }
     void on_summary(const FileSummary& s) override {
         header(s.file);
@@ -353,6 +412,11 @@ public:
         out_ << fixed(ms(e.start_seconds), 6) << '\t' << fixed(ms(e.end_seconds), 6) << '\t' << table_text(e.file)
              << ": " << table_text(e.label) << (e.cut ? " (cut)" : "") << '\n';
     }
+    /// An utterance is a label like an event's, `FILE: TEXT`.
+    void on_transcript(const Transcript& t) override {
+        out_ << fixed(ms(t.start_seconds), 6) << '\t' << fixed(ms(t.end_seconds), 6) << '\t' << table_text(t.file) << ": "
+             << table_text(t.text) << (t.cut ? " (cut)" : "") << '\n';
+    }
     void on_summary(const FileSummary& /*summary*/) override { out_.flush(); }
     void on_error(const FileError& e) override {
         out_ << "0.000000\t0.000000\t" << table_text(e.file) << ": error: " << to_string(e.code) << ": "
@@ -376,6 +440,13 @@ public:
         out_ << "SPEAKER " << field(file_id(e.file)) << " 1 " << fixed(start, 3) << ' '
              << fixed(ms(ms(e.end_seconds) - start), 3) << " <NA> <NA> " << field(e.label) << " <NA> <NA>\n";
     }
+    /// An utterance is a SPEAKER turn whose speaker is `speech` (a ctc model does not tell speakers apart); its
+    /// words are not written (RTTM's LEXEME lines are for reference transcripts, and scorers read SPEAKER).
+    void on_transcript(const Transcript& t) override {
+        const double start = ms(t.start_seconds);
+        out_ << "SPEAKER " << field(file_id(t.file)) << " 1 " << fixed(start, 3) << ' '
+             << fixed(ms(ms(t.end_seconds) - start), 3) << " <NA> <NA> speech <NA> <NA>\n";
+    }
     void on_summary(const FileSummary& /*summary*/) override { out_.flush(); }
     void on_error(const FileError& /*error*/) override { out_.flush(); }
 
@@ -389,7 +460,86 @@ private:
     std::ostream& out_;
 };
 
+/// SubRip: numbered cues, `HH:MM:SS,mmm --> HH:MM:SS,mmm`, the text on one line, a blank line after each.
+/// SubRip has no escapes; the text is one line (line_text), so it cannot end a cue early.
+class SrtWriter final : public Sink {
+public:
+    explicit SrtWriter(std::ostream& out) : out_(out) {}
+    void on_transcript(const Transcript& t) override {
+        out_ << ++cue_ << '\n'
+             << clock_time(ms(t.start_seconds), ',') << " --> " << clock_time(ms(t.end_seconds), ',') << '\n'
+             << line_text(t.text) << "\n\n";
+    }
+    void on_event(const Event& /*event*/) override {}
+    void on_summary(const FileSummary& /*summary*/) override { out_.flush(); }
+    void on_error(const FileError& /*error*/) override { out_.flush(); }
+
+private:
+    std::ostream& out_;
+    std::int64_t cue_ = 0;
+};
+
+/// WebVTT: the `WEBVTT` header, then cues `HH:MM:SS.mmm --> HH:MM:SS.mmm` and their text. Cue text is
+/// markup, so `&`, `<` and `>` are written as character references (which also keeps "-->", forbidden in a
+/// cue, out: it becomes "--&gt;").
+class VttWriter final : public Sink {
+public:
+    explicit VttWriter(std::ostream& out) : out_(out) { out_ << "WEBVTT\n\n"; }
+    void on_transcript(const Transcript& t) override {
+        std::string text;
+        for (const char c : line_text(t.text)) {
+            if (c == '&') text += "&amp;";
+            else if (c == '<') text += "&lt;";
+            else if (c == '>') text += "&gt;";
+            else text += c;
+        }
+        out_ << clock_time(ms(t.start_seconds), '.') << " --> " << clock_time(ms(t.end_seconds), '.') << '\n' << text << "\n\n";
+    }
+    void on_event(const Event& /*event*/) override {}
+    void on_summary(const FileSummary& /*summary*/) override { out_.flush(); }
+    void on_error(const FileError& /*error*/) override { out_.flush(); }
+
+private:
+    std::ostream& out_;
+};
+
+/// Plain text: one line per utterance.
+class TxtWriter final : public Sink {
+public:
+    explicit TxtWriter(std::ostream& out) : out_(out) {}
+    void on_transcript(const Transcript& t) override { out_ << line_text(t.text) << '\n'; }
+    void on_event(const Event& /*event*/) override {}
+    void on_summary(const FileSummary& /*summary*/) override { out_.flush(); }
+    void on_error(const FileError& /*error*/) override { out_.flush(); }
+
+private:
+    std::ostream& out_;
+};
+
+float mean_confidence(const Transcript& t) {
+    double sum = 0;
+    for (const Word& w : t.words) sum += w.confidence;
+    return t.words.empty() ? 0.0f : static_cast<float>(sum / static_cast<double>(t.words.size()));
+}
+
+std::string words_json(const Transcript& t) {
+    std::string out = "[";
+    for (const Word& w : t.words) {
+        if (out.size() > 1) out += ',';
+        out += "{\"word\":";
+        append_json_string(out, w.word);
+        out += ",\"start\":" + nlohmann::json(ms(w.start_seconds)).dump() + ",\"end\":" +
+               nlohmann::json(ms(w.end_seconds)).dump() + ",\"confidence\":" + nlohmann::json(score4(w.confidence)).dump() +
+               "}";
+    }
+    return out + "]";
+}
+
 }  // namespace
+
+bool transcript_only(OutputFormat format) noexcept {
+    return format == OutputFormat::srt || format == OutputFormat::vtt || format == OutputFormat::txt;
+}
 
 std::string_view to_string(ErrorCode code) noexcept {
     switch (code) {
@@ -422,7 +572,11 @@ ParseResult<OutputFormat> parse_output_format(std::string_view text) {
     if (text == "table") return {OutputFormat::table, {}};
     if (text == "audacity") return {OutputFormat::audacity, {}};
     if (text == "rttm") return {OutputFormat::rttm, {}};
-    return {std::nullopt, "output format \"" + std::string(text) + "\" is not one of: jsonl, csv, table, audacity, rttm"};
+    if (text == "srt") return {OutputFormat::srt, {}};
+    if (text == "vtt") return {OutputFormat::vtt, {}};
+    if (text == "txt") return {OutputFormat::txt, {}};
+    return {std::nullopt, "output format \"" + std::string(text) +
+                              "\" is not one of: jsonl, csv, table, audacity, rttm, srt, vtt, txt"};
 }
 
 std::unique_ptr<Sink> make_writer(OutputFormat format, std::ostream& out) { return make_writer(format, out, {}); }
@@ -433,6 +587,9 @@ std::unique_ptr<Sink> make_writer(OutputFormat format, std::ostream& out, const 
         case OutputFormat::table: return std::make_unique<TableWriter>(out, score_labels);
         case OutputFormat::audacity: return std::make_unique<AudacityWriter>(out);  // no scores: not labels
         case OutputFormat::rttm: return std::make_unique<RttmWriter>(out);
+        case OutputFormat::srt: return std::make_unique<SrtWriter>(out);
+        case OutputFormat::vtt: return std::make_unique<VttWriter>(out);
+        case OutputFormat::txt: return std::make_unique<TxtWriter>(out);
         case OutputFormat::jsonl: break;
     }
     return std::make_unique<JsonlWriter>(out, score_labels);

@@ -4,7 +4,8 @@
 // same functions infer.cpp and the pipeline call: a fake model answers one batch with an output of any
 // shape and any values. Whatever it returns, the checks must either accept it, leaving only scores in
 // [0, 1] with at most top_k kept per step, or refuse it with a one-line Failure(model_output); never crash.
-// The bytes also go through model_error_line as the text of an exception the model raised.
+// The bytes also go through model_error_line as the text of an exception the model raised. A ctc output that
+// passes goes on through the greedy CTC decoder, whose transcripts must be well formed.
 // Built only with -DARPIPE_FUZZ=ON and clang (see tools/dev fuzz).
 #include <algorithm>
 #include <bit>
@@ -16,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "stages/ctc.h"
 #include "stages/failure.h"
 #include "stages/postprocess.h"
 
@@ -69,11 +71,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) __builtin_trap();
 
     Reader r(data, size);
-    const auto kind = r.byte() % 2 ? arpipe::OutputKind::frames : arpipe::OutputKind::clip;
+    const auto kind = static_cast<arpipe::OutputKind>(r.byte() % 3);
+    const bool ctc = kind == arpipe::OutputKind::ctc;
     const std::int64_t batch = 1 + r.byte() % 8;
     const std::int64_t steps = kind == arpipe::OutputKind::clip ? 1 : 1 + r.byte() % 16;
-    const std::int64_t labels = 1 + r.byte() % 16;
-    const auto activation = static_cast<arpipe::Activation>(r.byte() % 3);
+    const std::int64_t labels = (ctc ? 2 : 1) + r.byte() % 16;
+    // A ctc model's scores always go through a softmax (ModelInfo::activation), logits or log-probs alike.
+    const auto activation = ctc ? arpipe::Activation::softmax : static_cast<arpipe::Activation>(r.byte() % 3);
     const int top_k = static_cast<int>(r.byte() % (labels + 2));
     const std::vector<std::int64_t> expected = arpipe::expected_output_shape(kind, batch, steps, labels);
 
@@ -126,6 +130,27 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const bool all_kept = top_k == 0 || top_k >= labels;
         if (!all_kept && kept > top_k) __builtin_trap();
         if (all_kept && activation == arpipe::Activation::softmax && std::abs(sum - 1.0) > 1e-3) __builtin_trap();
+    }
+    if (ctc) {
+        arpipe::ModelInfo info;
+        for (std::int64_t c = 0; c < labels; ++c) info.labels.push_back("t" + std::to_string(c));
+        info.blank = static_cast<int>(r.byte() % labels);
+        const auto separator = static_cast<std::int64_t>(r.byte() % (labels + 1));  // == labels: none
+        if (separator < labels && separator != info.blank) info.word_separator = info.labels[separator];
+        arpipe::CtcDecoder decoder(info, 0.02 * (1 + r.byte() % 8));
+        std::vector<arpipe::Transcript> out;
+        for (std::int64_t s = 0; s < rows; ++s)
+            decoder.push(0.02 * static_cast<double>(s), 0.02 * static_cast<double>(s + 1), scores.data() + s * labels, out);
+        decoder.finish(out);
+        double previous_end = 0;
+        for (const arpipe::Transcript& t : out) {
+            if (t.words.empty() || t.text.empty() || t.start_seconds < previous_end || !(t.end_seconds > t.start_seconds))
+                __builtin_trap();
+            for (const arpipe::Word& w : t.words)
+                if (w.word.empty() || !(w.end_seconds > w.start_seconds) || !(w.confidence >= 0.0f && w.confidence <= 1.0f))
+                    __builtin_trap();
+            previous_end = t.end_seconds;
+        }
     }
     return 0;
 }

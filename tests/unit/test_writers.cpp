@@ -114,7 +114,7 @@ TEST_SUITE("writers") {
         CHECK(*arpipe::parse_output_format("json").value == arpipe::OutputFormat::jsonl);
         const auto xml = arpipe::parse_output_format("xml");
         CHECK_FALSE(xml);
-        CHECK(xml.error == "output format \"xml\" is not one of: jsonl, csv, table, audacity, rttm");
+        CHECK(xml.error == "output format \"xml\" is not one of: jsonl, csv, table, audacity, rttm, srt, vtt, txt");
         CHECK(*arpipe::parse_output_format("audacity").value == arpipe::OutputFormat::audacity);
         CHECK(*arpipe::parse_output_format("rttm").value == arpipe::OutputFormat::rttm);
         CHECK_FALSE(arpipe::parse_output_format("RTTM"));  // names are lower case, as for the others

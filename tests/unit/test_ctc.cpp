@@ -1,0 +1,330 @@
+// Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
+//
+// Greedy CTC decoding (src/stages/ctc.h), the ctc contract of arpipe.json, and the window-middle rule that
+// decides which window speaks for each frame.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "stages/ctc.h"
+#include "stages/failure.h"
+#include "stages/model_info.h"
+#include "stages/postprocess.h"
+
+namespace {
+
+using arpipe::Transcript;
+
+nlohmann::json ctc_description() {
+    return nlohmann::json::parse(R"({
+      "format": "arpipe-model/1", "name": "t", "sample_rate_hz": 8000,
+      "input": {"kind": "waveform"},
+      "segment": {"seconds": 4.0, "hop_seconds": 2.0},
+      "output": {"kind": "ctc", "frame_hop_seconds": 0.02, "scores": "log_probs", "blank": 0, "word_separator": "|"},
+      "labels": ["_", "|", "a", "b", "c"]})");
+}
+
+std::string error_of(const nlohmann::json& j) {
+    try {
+        (void)arpipe::parse_model_description(j.dump());
+    } catch (const arpipe::Failure& f) {
+        CHECK(f.code() == arpipe::ErrorCode::bad_model);
+        return f.what();
+    }
+    return "";
+}
+
+/// Decodes a token string, one character per frame of 0.02 s ('_' blank, '|' separator, letters), each frame
+/// with posterior `p` for its token (the rest spread over the others).
+std::vector<Transcript> decode(const std::string& frames, const std::string& separator = "|", double gap = 0.8,
+                               const std::map<std::size_t, float>& confidence = {}) {
+    arpipe::ModelInfo info = arpipe::parse_model_description(ctc_description().dump());
+    info.word_separator = separator;
+    arpipe::CtcDecoder decoder(info, gap);
+    std::vector<Transcript> out;
+    const std::string tokens = "_|abc";
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+        const float p = confidence.count(i) ? confidence.at(i) : 0.9f;
+        std::vector<float> row(5, (1.0f - p) / 4.0f);
+        row[tokens.find(frames[i])] = p;
+        const double t0 = std::round(static_cast<double>(i) * 0.02 * 1e6) / 1e6;
+        decoder.push(t0, std::round((t0 + 0.02) * 1e6) / 1e6, row.data(), out);
+    }
+    decoder.finish(out);
+    return out;
+}
+
+std::string texts(const std::vector<Transcript>& ts) {
+    std::string s;
+    for (const Transcript& t : ts) s += (s.empty() ? "" : " / ") + t.text;
+    return s;
+}
+
+}  // namespace
+
+TEST_SUITE("ctc decoder") {
+    TEST_CASE("repeats collapse and blanks drop") { CHECK(texts(decode("aaa__bb_c")) == "abc"); }
+
+    TEST_CASE("a blank between two equal tokens keeps both") { CHECK(texts(decode("aa_aa|b_b")) == "aa bb"); }
+
+    TEST_CASE("separators split words and repeated or leading separators make no empty word") {
+        const auto ts = decode("||ab||_|c_a|");
+        REQUIRE(ts.size() == 1);
+        CHECK(ts[0].text == "ab ca");
+        REQUIRE(ts[0].words.size() == 2);
+        CHECK(ts[0].words[0].word == "ab");
+        CHECK(ts[0].words[1].word == "ca");
+    }
+
+    TEST_CASE("silence, blanks alone and separators alone give no transcript") {
+        CHECK(decode("").empty());
+        CHECK(decode("______").empty());
+        CHECK(decode("_|||_|").empty());
+    }
+
+    TEST_CASE("word times run from the first frame of the first token to the end of the last frame of the last") {
+        // frames: 0-1 blank, 2-3 a, 4 blank, 5 b, 6 separator, 7-9 c
+        const auto ts = decode("__aa_b|ccc");
+        REQUIRE(ts.size() == 1);
+        REQUIRE(ts[0].words.size() == 2);
+        CHECK(ts[0].words[0].start_seconds == doctest::Approx(0.04));
+        CHECK(ts[0].words[0].end_seconds == doctest::Approx(0.12));
+        CHECK(ts[0].words[1].start_seconds == doctest::Approx(0.14));
+        CHECK(ts[0].words[1].end_seconds == doctest::Approx(0.20));
+        CHECK(ts[0].start_seconds == doctest::Approx(0.04));
+        CHECK(ts[0].end_seconds == doctest::Approx(0.20));
+    }
+
+    TEST_CASE("a word's confidence is the mean best posterior over its tokens' frames, blanks left out") {
+        // "ab": a at frames 0 (0.6) and 1 (0.8), a blank at 2 (0.99, not counted), b at 3 (0.7)
+        const auto ts = decode("aa_b", "|", 0.8, {{0, 0.6f}, {1, 0.8f}, {2, 0.99f}, {3, 0.7f}});
+        REQUIRE(ts.size() == 1);
+        REQUIRE(ts[0].words.size() == 1);
+        CHECK(ts[0].words[0].confidence == doctest::Approx((0.6 + 0.8 + 0.7) / 3.0));
+    }
+
+    TEST_CASE("without a separator every token is a word") {
+        const auto ts = decode("aa_b|c", "");
+        REQUIRE(ts.size() == 1);
+        CHECK(ts[0].text == "a b | c");
+    }
+
+    TEST_CASE("a pause longer than the utterance gap splits utterances, a shorter one does not") {
+        // 0.1 s = 5 frames: a pause of 6 blank frames (0.12 s) splits, one of 5 (exactly 0.1 s) does not.
+        CHECK(texts(decode("ab______c", "|", 0.1)) == "ab / c");
+        CHECK(texts(decode("ab_____c", "|", 0.1)) == "abc");
+        CHECK(texts(decode("ab|_|__|c", "|", 0.1)) == "ab / c");
+        const auto ts = decode("a______b", "|", 0.1);
+        REQUIRE(ts.size() == 2);
+        CHECK(ts[0].end_seconds == doctest::Approx(0.02));
+        CHECK(ts[1].start_seconds == doctest::Approx(0.14));
+    }
+
+    TEST_CASE("an utterance is sent as soon as the pause after it is long enough, before the input ends") {
+        arpipe::ModelInfo info = arpipe::parse_model_description(ctc_description().dump());
+        arpipe::CtcDecoder decoder(info, 0.05);
+        std::vector<Transcript> out;
+        const std::vector<float> a{0.0f, 0.0f, 1.0f, 0.0f, 0.0f}, blank{1.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+        decoder.push(0.0, 0.02, a.data(), out);
+        decoder.push(0.02, 0.04, blank.data(), out);
+        decoder.push(0.04, 0.06, blank.data(), out);
+        CHECK(out.empty());  // 0.04 s of pause so far
+        decoder.push(0.06, 0.08, blank.data(), out);
+        REQUIRE(out.size() == 1);  // 0.06 s > 0.05 s
+        CHECK(out[0].text == "a");
+        decoder.finish(out);
+        CHECK(out.size() == 1);
+    }
+
+    TEST_CASE("argmax ties go to the lower token index") {
+        const std::vector<float> tie{0.1f, 0.1f, 0.4f, 0.4f, 0.0f};
+        CHECK(arpipe::argmax(tie.data(), 5) == 2);
+    }
+}
+
+TEST_SUITE("ctc contract") {
+    TEST_CASE("a ctc description parses its vocabulary, blank, separator and frame hop") {
+        const arpipe::ModelInfo m = arpipe::parse_model_description(ctc_description().dump());
+        CHECK(m.output_kind == arpipe::OutputKind::ctc);
+        CHECK(m.ctc_scores == arpipe::CtcScores::log_probs);
+        CHECK(m.blank == 0);
+        CHECK(m.word_separator == "|");
+        CHECK(m.frame_hop_seconds == doctest::Approx(0.02));
+        CHECK(m.activation == arpipe::Activation::softmax);
+        CHECK(arpipe::to_string(m.output_kind) == "ctc");
+        auto j = ctc_description();
+        j["output"]["scores"] = "logits";
+        j["output"].erase("word_separator");
+        const arpipe::ModelInfo n = arpipe::parse_model_description(j.dump());
+        CHECK(n.ctc_scores == arpipe::CtcScores::logits);
+        CHECK(n.word_separator.empty());
+        j["output"]["word_separator"] = nullptr;
+        CHECK(arpipe::parse_model_description(j.dump()).word_separator.empty());
+    }
+
+    TEST_CASE("a blank out of range is refused, naming the field and the value") {
+        auto j = ctc_description();
+        j["output"]["blank"] = 5;
+        CHECK(error_of(j).find("output.blank = 5 is not in [0, 4]") != std::string::npos);
+        j["output"]["blank"] = -1;
+        CHECK(error_of(j).find("output.blank = -1") != std::string::npos);
+        j["output"]["blank"] = "0";
+        CHECK(error_of(j).find("output.blank = \"0\" is not an integer") != std::string::npos);
+        j["output"].erase("blank");
+        CHECK(error_of(j).find("missing field output.blank") != std::string::npos);
+    }
+
+    TEST_CASE("unknown scores, a separator outside the labels or equal to the blank, no frame hop are refused") {
+        auto j = ctc_description();
+        j["output"]["scores"] = "probs";
+        CHECK(error_of(j).find("output.scores = \"probs\" is not one of: log_probs, logits") != std::string::npos);
+        j = ctc_description();
+        j["output"]["word_separator"] = " ";
+        CHECK(error_of(j).find("output.word_separator = \" \" is not one of the labels") != std::string::npos);
+        j["output"]["word_separator"] = "_";
+        CHECK(error_of(j).find("output.word_separator = \"_\" is the blank token") != std::string::npos);
+        j = ctc_description();
+        j["output"].erase("frame_hop_seconds");
+        CHECK(error_of(j).find("missing field output.frame_hop_seconds") != std::string::npos);
+        j = ctc_description();
+        j["output"]["frame_hop_seconds"] = 0;
+        CHECK(error_of(j).find("output.frame_hop_seconds = 0 is not in") != std::string::npos);
+        j = ctc_description();
+        j["output"]["activation"] = "softmax";
+        CHECK(error_of(j).find("output.activation") != std::string::npos);
+        j = ctc_description();
+        j["labels"] = {"_"};
+        CHECK(error_of(j).find("at least 2 tokens") != std::string::npos);
+    }
+
+    TEST_CASE("the utterance gap is a validated setting") {
+        arpipe::Config c;
+        CHECK(c.post.utterance_gap_seconds == doctest::Approx(0.8));
+        CHECK(c.validate().empty());
+        c.post.utterance_gap_seconds = 0;
+        CHECK(c.validate() == "post.utterance_gap_seconds = 0 is not in (0, 3600]");
+        c.post.utterance_gap_seconds = std::numeric_limits<double>::quiet_NaN();
+        CHECK(!c.validate().empty());
+        REQUIRE(arpipe::setting_range("post.utterance_gap_seconds") != nullptr);
+    }
+
+    TEST_CASE("a ctc output of the wrong shape is a per-input model_output error naming both shapes") {
+        const std::vector<std::int64_t> expected = arpipe::expected_output_shape(arpipe::OutputKind::ctc, 2, 200, 5);
+        CHECK(expected == std::vector<std::int64_t>{2, 200, 5});
+        const std::vector<std::int64_t> got{2, 200, 4};
+        try {
+            arpipe::check_output_shape(got, expected, arpipe::OutputKind::ctc);
+            FAIL("no error");
+        } catch (const arpipe::Failure& f) {
+            CHECK(f.code() == arpipe::ErrorCode::model_output);
+            CHECK(std::string(f.what()).find("[2, 200, 4] does not match [2, 200, 5] (ctc output") != std::string::npos);
+        }
+    }
+}
+
+TEST_SUITE("ctc windows") {
+    // The frames each window owns (the window-middle rule): every frame time of the input once, in order.
+    TEST_CASE("overlapping windows own every frame time exactly once, and a single window owns them all") {
+        for (const auto& [seconds, hop] : {std::pair{4.0, 2.0}, {3.0, 1.0}, {2.4, 1.6}, {1.0, 1.0}, {4.0, 0.04}}) {
+            auto j = ctc_description();
+            j["segment"] = {{"seconds", seconds}, {"hop_seconds", hop}};
+            const arpipe::ModelInfo info = arpipe::parse_model_description(j.dump());
+            const std::int64_t steps = info.segment_samples / 160;
+            const std::vector<float> scores(static_cast<std::size_t>(steps * 5), 0.2f);
+            for (const std::int64_t total : {std::int64_t{8000 * 9 + 37}, std::int64_t{8000 * 3}, std::int64_t{1000}}) {
+                std::vector<double> starts;
+                const std::int64_t n = arpipe::Segmenter::count_for(total, info.segment_samples, info.hop_samples);
+                std::vector<arpipe::SegmentInfo> segs(static_cast<std::size_t>(n));
+                REQUIRE(arpipe::describe_segments(0, n, total, info.segment_samples, info.hop_samples, segs.data()) == n);
+                for (const arpipe::SegmentInfo& seg : segs)
+                    arpipe::for_each_step(info, steps, seg, scores.data(),
+                                          [&](double t0, double, const float*) { starts.push_back(t0); });
+                CAPTURE(seconds);
+                CAPTURE(hop);
+                CAPTURE(total);
+                const auto frames = static_cast<std::size_t>((total + 159) / 160);
+                REQUIRE(starts.size() == frames);
+                for (std::size_t k = 0; k < starts.size(); ++k) CHECK(starts[k] == doctest::Approx(0.02 * k));
+            }
+        }
+    }
+}
+
+namespace {
+
+Transcript sample_transcript() {
+    Transcript t;
+    t.file = "dir/a,b \"c\".wav";
+    t.start_seconds = 3661.2344;
+    t.end_seconds = 3662.5;
+    t.words = {{"hi,", 3661.2344, 3661.6, 0.91234f}, {"\"x\"-->\xc3\xa9<&>", 3661.8, 3662.5, 0.5f}};
+    t.text = "hi, \"x\"-->\xc3\xa9<&>";
+    return t;
+}
+
+std::string written(arpipe::OutputFormat format, const Transcript& t) {
+    std::ostringstream os;
+    auto w = arpipe::make_writer(format, os);
+    w->on_transcript(t);
+    w->on_summary(arpipe::FileSummary{0, t.file, 3700, 3, 0, 8000, 1});
+    return os.str();
+}
+
+}  // namespace
+
+TEST_SUITE("ctc writers") {
+    TEST_CASE("JSON Lines: a transcript record with its words, times to ms and confidences to 1e-4") {
+        const std::string line = written(arpipe::OutputFormat::jsonl, sample_transcript());
+        CHECK(line.substr(0, line.find('\n') + 1) ==
+              "{\"type\":\"transcript\",\"file\":\"dir/a,b \\\"c\\\".wav\",\"start\":3661.234,\"end\":3662.5,"
+              "\"text\":\"hi, \\\"x\\\"-->\xc3\xa9<&>\",\"words\":[{\"word\":\"hi,\",\"start\":3661.234,\"end\":3661.6,"
+              "\"confidence\":0.9123},{\"word\":\"\\\"x\\\"-->\xc3\xa9<&>\",\"start\":3661.8,\"end\":3662.5,"
+              "\"confidence\":0.5}]}\n");
+        const auto j = nlohmann::json::parse(line.substr(0, line.find('\n')));
+        CHECK(j["words"].size() == 2);
+    }
+
+    TEST_CASE("CSV: one row per transcript, the text quoted, the words as JSON in the detail column") {
+        const std::string csv = written(arpipe::OutputFormat::csv, sample_transcript());
+        const std::string row = csv.substr(csv.find('\n') + 1, csv.find("\nsummary") - csv.find('\n'));
+        CHECK(row ==
+              "transcript,\"dir/a,b \"\"c\"\".wav\",\"hi, \"\"x\"\"-->\xc3\xa9<&>\",3661.234,3662.500,0.7062,,"
+              "\"[{\"\"word\"\":\"\"hi,\"\",\"\"start\"\":3661.234,\"\"end\"\":3661.6,\"\"confidence\"\":0.9123},"
+              "{\"\"word\"\":\"\"\\\"\"x\\\"\"-->\xc3\xa9<&>\"\",\"\"start\"\":3661.8,\"\"end\"\":3662.5,\"\"confidence\"\":0.5}]\"\n");
+    }
+
+    TEST_CASE("SubRip, WebVTT and txt: cues in HH:MM:SS,mmm and HH:MM:SS.mmm, WebVTT text escaped, one line each") {
+        Transcript t = sample_transcript();
+        t.text += "\nnext";  // a newline in a label must not end the cue
+        CHECK(written(arpipe::OutputFormat::srt, t) ==
+              "1\n01:01:01,234 --> 01:01:02,500\nhi, \"x\"-->\xc3\xa9<&> next\n\n");
+        CHECK(written(arpipe::OutputFormat::vtt, t) ==
+              "WEBVTT\n\n01:01:01.234 --> 01:01:02.500\nhi, \"x\"--&gt;\xc3\xa9&lt;&amp;&gt; next\n\n");
+        CHECK(written(arpipe::OutputFormat::txt, t) == "hi, \"x\"-->\xc3\xa9<&> next\n");
+        // Cues are numbered from 1 on.
+        std::ostringstream os;
+        auto w = arpipe::make_writer(arpipe::OutputFormat::srt, os);
+        w->on_transcript(t);
+        w->on_transcript(t);
+        CHECK(os.str().find("\n\n2\n01:01:01,234") != std::string::npos);
+        CHECK(arpipe::transcript_only(arpipe::OutputFormat::vtt));
+        CHECK_FALSE(arpipe::transcript_only(arpipe::OutputFormat::csv));
+        CHECK(*arpipe::parse_output_format("srt").value == arpipe::OutputFormat::srt);
+        CHECK(*arpipe::parse_output_format("vtt").value == arpipe::OutputFormat::vtt);
+        CHECK(*arpipe::parse_output_format("txt").value == arpipe::OutputFormat::txt);
+    }
+
+    TEST_CASE("Audacity: an utterance is a FILE: TEXT label; RTTM: a SPEAKER turn named speech; table: a line") {
+        const Transcript t = sample_transcript();
+        CHECK(written(arpipe::OutputFormat::audacity, t) == "3661.234000\t3662.500000\tdir/a,b \"c\".wav: hi, \"x\"-->\xc3\xa9<&>\n");
+        CHECK(written(arpipe::OutputFormat::rttm, t) == "SPEAKER a,b\\x20\"c\" 1 3661.234 1.266 <NA> <NA> speech <NA> <NA>\n");
+        const std::string table = written(arpipe::OutputFormat::table, t);
+        CHECK(table.find("  3661.234  3662.500  hi, \"x\"-->\xc3\xa9<&> 0.7062\n") != std::string::npos);
+    }
+}
