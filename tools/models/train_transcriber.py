@@ -17,7 +17,6 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 import torchaudio.functional as AF
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
