@@ -8,6 +8,7 @@ Deterministic on one machine: fixed seeds, fixed file order, torch.use_determini
 2 torch threads.
 """
 import argparse
+import copy
 import json
 import math
 import random
@@ -184,6 +185,8 @@ def main():
     ap.add_argument("--channels", type=int, default=224)
     ap.add_argument("--synthetic", type=float, default=0.25, help="synthetic share of each epoch's prompts")
     ap.add_argument("--out", default=str(D.ROOT / "data" / "models" / "ivr_en_ctc.pt"))
+    ap.add_argument("--checkpoint", default=str(D.WORK / "checkpoint_last.pt"),
+                    help="after every epoch, the model so far (TorchScript with its description) is saved here")
     args = ap.parse_args()
     torch.set_num_threads(2)
     torch.manual_seed(args.seed)
@@ -267,6 +270,11 @@ def main():
         model.eval()
         print(f"epoch {epoch + 1}/{args.epochs}: {len(batches)} batches, loss {tot / max(1, len(batches)):.3f}, "
               f"{time.time() - te:.0f} s", flush=True)
+        # So that an interrupted run still leaves a usable model (the latest epoch's weights).
+        ck = copy.deepcopy(model).eval()
+        Path(args.checkpoint).parent.mkdir(parents=True, exist_ok=True)
+        torch.jit.save(torch.jit.script(ck), args.checkpoint,
+                       _extra_files={"arpipe.json": json.dumps(DESCRIPTION, indent=1)})
     train_s = time.time() - t0
 
     model.eval()
