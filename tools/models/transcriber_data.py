@@ -1,0 +1,220 @@
+"""Data preparation for arpipe's bundled transcriber (a small CTC model, IVR prompt vocabulary).
+
+Real recorded speech with exact transcripts from Debian packages (see data/NOTICE):
+
+- asterisk-core-sounds-en-wav: 568 prompts (Allison Smith, US English, 8 kHz); the text of each prompt is in
+  /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz (package asterisk-core-sounds-en).
+- asterisk-core-sounds-{es,fr,it}-wav + asterisk-core-sounds-{es,fr,it}: other languages, evaluation only.
+- klettres-data (en, en_GB spoken letters), pocketsphinx-testdata (cards, goforward, a TIDIGITS string):
+  other English speakers, evaluation only.
+- espeak-ng: synthetic voices reading the *training* prompts' text add speaker variety in training; one
+  voice that training never uses reads the held-out prompts (a synthetic check, reported as such).
+
+Held-out split by prompt text: prompts with the same normalised text are one group (for example
+confbridge-begin-glorious-a/-b/-c), and a seeded 15% of the groups never reach training.  The prompts that
+data/samples/speech_ivr_prompts.wav is built from are always held out.
+
+Features follow docs/model-contract.md: torchaudio MelSpectrogram at 8 kHz (n_fft 256, win 200, hop 80,
+48 HTK mels 60-3800 Hz, power 2, no norm, center/reflect, periodic Hann), then ln(mel + 1e-6).
+"""
+import glob
+import gzip
+import hashlib
+import os
+import random
+import re
+import subprocess
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio
+import torchaudio.functional as AF
+
+SR = 8000
+N_FFT, WIN, HOP_LENGTH, N_MELS, F_MIN, F_MAX, LOG_OFFSET = 256, 200, 80, 48, 60.0, 3800.0, 1e-6
+SEG_SECONDS, HOP_SECONDS, FRAME_HOP = 4.0, 2.0, 0.02
+BLANK, SEP = "<blank>", "|"
+LABELS = [BLANK, SEP, "'"] + [chr(c) for c in range(ord("a"), ord("z") + 1)]
+LI = {c: i for i, c in enumerate(LABELS)}
+ROOT = Path(__file__).resolve().parents[2]
+WORK = Path(os.environ.get("TRANSCRIBER_WORK", ROOT / "tools" / "models" / ".work" / "transcriber"))
+AST = "/usr/share/asterisk/sounds"
+LANG_DIRS = {"en": "en_US_f_Allison", "es": "es_MX_f_Allison", "fr": "fr_CA_f_June", "it": "it_IT_m_Carlo"}
+EVAL_FRACTION = 0.15
+
+# The prompts data/samples/speech_ivr_prompts.wav is made of: always held out.
+SAMPLE_PROMPTS = ["vm-enter-num-to-call", "digits/7", "conf-invalidpin", "letters/q"]
+PINNED_EVAL = set(SAMPLE_PROMPTS)
+
+# Synthetic voices (espeak-ng) for training variety; EVAL_VOICE is never used in training.
+TRAIN_VOICES = ["en-us+f3", "en-gb+m3", "en-gb-scotland+f2", "en-029+m1", "en-us+f5", "en-gb-x-rp+m7"]
+EVAL_VOICE = "en-gb-x-gbcwmd+f4"
+
+ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen " \
+       "sixteen seventeen eighteen nineteen".split()
+TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def num_words(n):
+    if n < 20:
+        return ONES[n]
+    t, o = divmod(n, 10)
+    return TENS[t] + ("" if o == 0 else " " + ONES[o])
+
+
+def strip_accents(s):
+    return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+
+
+def normalise(text, lang="en"):
+    """Prompt text -> lower-case words of a-z and ', or None when the prompt is not plainly speakable
+    (non-speech entries such as "[ascending tones]", or numbers of 3+ digits whose reading is ambiguous)."""
+    t = text.strip()
+    if re.fullmatch(r"[\[<(].*[\]>)]", t):
+        return None
+    t = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", t)          # stage directions, "[@]"
+    if re.search(r"\d{3,}", t):
+        return None
+    t = t.replace("*", " star ").replace("#", " pound ").replace("&", " and ")
+    t = re.sub(r"\d+", lambda m: " " + num_words(int(m.group())) + " ", t)
+    t = strip_accents(t).lower()
+    t = re.sub(r"[^a-z' ]", " ", t)
+    words = [w.strip("'") for w in t.split()]
+    words = [w for w in words if w]
+    return " ".join(words) if words else None
+
+
+def encode(text):
+    return [LI[SEP] if c == " " else LI[c] for c in text]
+
+
+def read_texts(lang):
+    path = f"/usr/share/doc/asterisk-core-sounds-{lang}/core-sounds-{lang}.txt.gz"
+    out = {}
+    with gzip.open(path, "rt", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.startswith(";") or ":" not in line:
+                continue
+            k, v = line.split(":", 1)
+            out[k.strip()] = v.strip()
+    return out
+
+
+def load_wav(path, sr=SR):
+    x, r = sf.read(path, dtype="float32", always_2d=True)
+    x = torch.from_numpy(x.mean(axis=1).copy())
+    if r != sr:
+        x = AF.resample(x, r, sr)
+    return x
+
+
+def load_raw16k(path):
+    x = torch.from_numpy(np.fromfile(path, dtype="<i2").astype(np.float32) / 32768.0)
+    return AF.resample(x, 16000, SR)
+
+
+@dataclass
+class Utt:
+    key: str          # prompt name (e.g. "digits/7") or file name
+    text: str         # normalised transcript
+    audio: torch.Tensor
+    split: str = ""
+    source: str = ""
+
+
+def asterisk_prompts(lang="en"):
+    texts = read_texts(lang)
+    base = f"{AST}/{LANG_DIRS[lang]}"
+    utts, skipped = [], []
+    for key in sorted(texts):
+        p = f"{base}/{key}.wav"
+        if not os.path.exists(p) or key.startswith("silence/"):
+            continue
+        t = normalise(texts[key], lang)
+        if t is None:
+            skipped.append(key)
+            continue
+        utts.append(Utt(key, t, load_wav(p), source=f"asterisk_{lang}"))
+    return utts, skipped
+
+
+def split_prompts(utts, seed=1234):
+    """Held-out split by normalised text (one group per text), seeded; PINNED_EVAL always held out."""
+    groups = sorted({u.text for u in utts})
+    rng = random.Random(seed)
+    rng.shuffle(groups)
+    n_eval = round(EVAL_FRACTION * len(groups))
+    pinned = {u.text for u in utts if u.key in PINNED_EVAL}
+    ev = set(pinned)
+    for g in groups:
+        if len(ev) >= n_eval:
+            break
+        ev.add(g)
+    for u in utts:
+        u.split = "eval" if u.text in ev else "train"
+    return utts
+
+
+def silences():
+    return [load_wav(p) for p in sorted(glob.glob(f"{AST}/{LANG_DIRS['en']}/silence/*.wav"))]
+
+
+def espeak(text, voice, speed):
+    """espeak-ng reading `text` -> 8 kHz waveform (cached under WORK/espeak)."""
+    h = hashlib.sha1(f"{voice}|{speed}|{text}".encode()).hexdigest()[:16]
+    d = WORK / "espeak"
+    d.mkdir(parents=True, exist_ok=True)
+    p = d / f"{h}.wav"
+    if not p.exists():
+        subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(p) + ".tmp", text],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.replace(str(p) + ".tmp", p)
+    x = load_wav(str(p))
+    return x / max(float(x.abs().max()), 1e-4) * 0.5
+
+
+def synthetic(utts, voices, seed=1234):
+    rng = random.Random(seed)
+    out = []
+    for u in utts:
+        for v in voices:
+            out.append(Utt(u.key, u.text, espeak(u.text, v, rng.choice([135, 150, 165, 180])),
+                           split=u.split, source=f"espeak:{v}"))
+    return out
+
+
+def other_speakers():
+    """Real English recordings by other speakers with known text (evaluation only)."""
+    out = []
+    for d in ["en", "en_GB"]:
+        for p in sorted(glob.glob(f"/usr/share/klettres/{d}/alpha/*.ogg")):
+            letter = os.path.splitext(os.path.basename(p))[0].lower()
+            if re.fullmatch(r"[a-z]", letter):
+                out.append(Utt(f"klettres/{d}/{letter}", letter, load_wav(p), "eval", f"klettres_{d}"))
+    ps = "/usr/share/pocketsphinx/test/data"
+    for line in open(f"{ps}/cards/cards.transcription"):
+        m = re.match(r"<s>(.*)</s>\s*\((\d+)\)", line.strip())
+        if m:
+            out.append(Utt(f"cards/{m.group(2)}", " ".join(m.group(1).split()),
+                           load_wav(f"{ps}/cards/{m.group(2)}.wav"), "eval", "pocketsphinx"))
+    out.append(Utt("goforward", "go forward ten meters", load_raw16k(f"{ps}/goforward.raw"), "eval", "pocketsphinx"))
+    out.append(Utt("tidigits/dhd.2934z", "two nine three four zero", load_raw16k(f"{ps}/tidigits/dhd.2934z.raw"),
+                   "eval", "pocketsphinx"))
+    return out
+
+
+def mel_transform():
+    return torchaudio.transforms.MelSpectrogram(
+        sample_rate=SR, n_fft=N_FFT, win_length=WIN, hop_length=HOP_LENGTH, f_min=F_MIN, f_max=F_MAX,
+        n_mels=N_MELS, power=2.0, norm=None, mel_scale="htk")
+
+
+def log_mel(wave, mel=None):
+    """wave [B, S] -> [B, 48, 1 + S // 80]."""
+    mel = mel or mel_transform()
+    with torch.no_grad():
+        return torch.log(mel(wave) + LOG_OFFSET)
