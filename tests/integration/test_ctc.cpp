@@ -436,3 +436,53 @@ TEST_SUITE("ctc bring your own model") {
         }
     }
 }
+
+TEST_SUITE("bundled transcriber") {
+    // data/samples/speech_ivr_prompts.txt holds, below "start end word:", the words and times that the plain
+    // Python reference (tools/models/transcriber_reference.py) decodes from the bundled model on that sample.
+    TEST_CASE("arpipe run -m data/models/ivr_en_ctc.pt -f srt prints the sample's subtitles: the reference decode's words and times") {
+        TempDir dir;
+        std::vector<std::pair<std::string, std::pair<double, double>>> want;
+        {
+            std::istringstream notes(testing::read_text(testing::repo_path("data/samples/speech_ivr_prompts.txt")));
+            bool in_words = false;
+            for (std::string line; std::getline(notes, line);) {
+                if (line.find("start end word:") != std::string::npos) {
+                    in_words = true;
+                    continue;
+                }
+                if (!in_words) continue;
+                std::istringstream fields(line);
+                double start = 0, end = 0;
+                std::string word;
+                if (fields >> start >> end >> word) want.push_back({word, {start, end}});
+            }
+        }
+        REQUIRE(want.size() > 0);
+        const std::string model = "-m " + testing::repo_path("data/models/ivr_en_ctc.pt") + " ";
+        const std::string sample = testing::repo_path("data/samples/speech_ivr_prompts.wav");
+        const auto j = cli("run -q " + model + sample, dir);
+        REQUIRE_MESSAGE(j.code == 0, j.err);
+        std::vector<nlohmann::json> words;
+        std::string text;
+        for (const auto& t : records(j.out, "transcript")) {
+            for (const auto& w : t["words"]) words.push_back(w);
+            text += (text.empty() ? "" : " ") + t["text"].get<std::string>();
+        }
+        REQUIRE(words.size() == want.size());
+        for (std::size_t i = 0; i < words.size(); ++i) {
+            CAPTURE(i);
+            CHECK(words[i]["word"] == want[i].first);
+            // The reference prints times to 0.01 s.
+            CHECK(std::abs(words[i]["start"].get<double>() - want[i].second.first) <= 0.0051);
+            CHECK(std::abs(words[i]["end"].get<double>() - want[i].second.second) <= 0.0051);
+        }
+        const std::string srt = dir.file("sample.srt");
+        const auto r = cli("run -q " + model + "-f srt -o " + srt + " " + sample, dir);
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        std::string cue_text;
+        for (const auto& cue : read_cues("srt", srt, dir))
+            cue_text += (cue_text.empty() ? "" : " ") + cue["text"].get<std::string>();
+        CHECK(cue_text == text);
+    }
+}
