@@ -181,7 +181,7 @@ def evaluate(model, desc, utts, mel):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--epochs", type=int, default=9)
+    ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--channels", type=int, default=224)
     ap.add_argument("--synthetic", type=float, default=0.25, help="synthetic share of each epoch's prompts")
     ap.add_argument("--out", default=str(D.ROOT / "data" / "models" / "ivr_en_ctc.pt"))
