@@ -15,16 +15,9 @@ PACKAGES=(python3-torch python3-torchaudio python3-numpy sox libsox-fmt-base unz
   asterisk-moh-opsound-wav sonic-pi-samples sound-theme-freedesktop alsa-utils oxygen-sounds
   deepin-sound-theme yaru-theme-sound lomiri-sounds ufoai-sound singularity-music klettres-data ktuberling-data)
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing: ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+# shellcheck source=install_packages.sh
+source "$(dirname "${BASH_SOURCE[0]}")/install_packages.sh"
+install_packages "${PACKAGES[@]}"
 
 WORK=tools/models/.work
 mkdir -p "$WORK"

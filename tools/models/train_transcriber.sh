@@ -16,16 +16,9 @@ PACKAGES=(python3-torch python3-torchaudio python3-numpy python3-soundfile sox l
   asterisk-core-sounds-fr asterisk-core-sounds-fr-wav asterisk-core-sounds-it asterisk-core-sounds-it-wav
   klettres-data pocketsphinx-testdata)
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing: ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+# shellcheck source=install_packages.sh
+source "$(dirname "${BASH_SOURCE[0]}")/install_packages.sh"
+install_packages "${PACKAGES[@]}"
 
 make_samples() {
   # Built only from prompts transcriber_data.py always holds out (SAMPLE_PROMPTS), 8 kHz mono 16-bit,
