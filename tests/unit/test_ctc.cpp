@@ -16,6 +16,7 @@
 #include "stages/failure.h"
 #include "stages/model_info.h"
 #include "stages/postprocess.h"
+#include "unit/description_error.h"
 
 namespace {
 
@@ -30,15 +31,7 @@ nlohmann::json ctc_description() {
       "labels": ["_", "|", "a", "b", "c"]})");
 }
 
-std::string error_of(const nlohmann::json& j) {
-    try {
-        (void)arpipe::parse_model_description(j.dump());
-    } catch (const arpipe::Failure& f) {
-        CHECK(f.code() == arpipe::ErrorCode::bad_model);
-        return f.what();
-    }
-    return "";
-}
+std::string error_of(const nlohmann::json& j) { return testing::description_error(j); }
 
 /// Decodes a token string, one character per frame of 0.02 s ('_' blank, '|' separator, letters), each frame
 /// with posterior `p` for its token (the rest spread over the others).

@@ -5,6 +5,7 @@
 
 #include "stages/failure.h"
 #include "stages/model_info.h"
+#include "unit/description_error.h"
 
 namespace {
 
@@ -18,15 +19,7 @@ nlohmann::json valid() {
       "labels": ["a", "b"]})");
 }
 
-std::string error_of(const nlohmann::json& j) {
-    try {
-        (void)arpipe::parse_model_description(j.dump());
-    } catch (const arpipe::Failure& f) {
-        CHECK(f.code() == arpipe::ErrorCode::bad_model);
-        return f.what();
-    }
-    return "";
-}
+std::string error_of(const nlohmann::json& j) { return testing::description_error(j); }
 
 }  // namespace
 
