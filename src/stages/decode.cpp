@@ -122,13 +122,12 @@ public:
         if (!fs::is_regular_file(st)) throw Failure(ErrorCode::not_a_file, "is not a regular file");
 
         SF_INFO info{};
-        file_ = open_file(path, raw, &info, &fd_);
+        file_ = open_file(path, raw, &info);
         try {
             check_header(info);
         } catch (...) {
             // The destructor does not run for a constructor that throws: close here (found by the fuzzer).
             sf_close(file_);
-            ::close(fd_);
             throw;
         }
         path_ = path;
@@ -144,10 +143,12 @@ public:
         announced_ = info.frames > 0 && info.frames < SF_COUNT_MAX ? static_cast<std::int64_t>(info.frames) : -1;
     }
 
-    /// Opens `path` with libsndfile; throws Failure naming the problem. The descriptor stays ours (`*fd_out`):
-    /// libsndfile 1.2 closes a descriptor it was given on a failed open too, and closing it again here, while
-    /// other threads open files, closed their descriptors instead (seen as wrong errors on hostile files).
-    static SNDFILE* open_file(const std::string& path, const std::optional<RawFormat>& raw, SF_INFO* info, int* fd_out) {
+    /// Opens `path` with libsndfile; throws Failure naming the problem. Once sf_open_fd has the descriptor it
+    /// is libsndfile's alone (close_desc): sf_close closes it, and so does a failed open. libsndfile 1.2.0
+    /// closes it on a failed open even when told not to. A second close here, while other threads opened
+    /// files, closed one of theirs instead, and their next read failed with "Bad file descriptor" (seen in the
+    /// resume test, on the input after an unreadable one; test_decode.cpp counts closes of closed descriptors).
+    static SNDFILE* open_file(const std::string& path, const std::optional<RawFormat>& raw, SF_INFO* info) {
         const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
             const int err = errno;
@@ -171,12 +172,11 @@ public:
         // thread's open overwrites: opens and the reading of that error are serialised.
         static std::mutex open_mutex;
         std::unique_lock<std::mutex> lock(open_mutex);
-        SNDFILE* file = sf_open_fd(fd, SFM_READ, info, /*close_desc=*/SF_FALSE);
-        if (file == nullptr) {
+        SNDFILE* file = sf_open_fd(fd, SFM_READ, info, /*close_desc=*/SF_TRUE);
+        if (file == nullptr) {  // fd is closed already
             const int code = sf_error(nullptr);
             const std::string why = sndfile_message(sf_strerror(nullptr));
             lock.unlock();
-            ::close(fd);
             if (code == SF_ERR_UNRECOGNISED_FORMAT) {
                 std::string msg = "not a recognised audio format";
                 if (has_raw_extension(path))
@@ -189,13 +189,11 @@ public:
         // Some containers (e.g. WAV with a float subtype) store values beyond [-1, 1]; keep them as they are
         // but never let libsndfile rescale integer data differently per file.
         sf_command(file, SFC_SET_NORM_FLOAT, nullptr, SF_TRUE);
-        *fd_out = fd;
         return file;
     }
 
     ~SndfileSource() override {
         if (file_ != nullptr) sf_close(file_);
-        if (fd_ >= 0) ::close(fd_);
     }
     SndfileSource(const SndfileSource&) = delete;
     SndfileSource& operator=(const SndfileSource&) = delete;
@@ -217,12 +215,9 @@ public:
         if (!seekable_) return false;
         if (reopen_to_seek_ && position_ != 0) {
             SF_INFO info{};
-            int fresh_fd = -1;
-            SNDFILE* fresh = open_file(path_, raw_, &info, &fresh_fd);
+            SNDFILE* fresh = open_file(path_, raw_, &info);
             sf_close(file_);
-            ::close(fd_);
             file_ = fresh;
-            fd_ = fresh_fd;
             position_ = 0;
             if (frame == 0) return true;
         }
@@ -236,7 +231,6 @@ public:
 
 private:
     SNDFILE* file_ = nullptr;
-    int fd_ = -1;  // the descriptor under file_ (libsndfile does not close it)
     std::string path_;
     std::optional<RawFormat> raw_;
     std::int64_t announced_ = -1;

@@ -2,10 +2,14 @@
 #include <doctest/doctest.h>
 #include <grp.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <filesystem>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -189,7 +193,56 @@ TEST_SUITE("decode") {
     }
 }
 
+namespace {
+std::atomic<bool> g_watch_closes{false};
+std::atomic<int> g_stale_closes{0};  // close() calls on a descriptor that was not open, while watched
+}  // namespace
+
+// Every close() in this test binary, libsndfile's included, comes here first (the executable's definition
+// wins over libc's), so that a close of a descriptor that is already closed can be counted. In a threaded
+// run such a close is not harmless: the number may already belong to a file another thread just opened.
+extern "C" int close(int fd) {
+    const long r = ::syscall(SYS_close, fd);
+    if (r != 0 && errno == EBADF && g_watch_closes.load()) ++g_stale_closes;
+    return static_cast<int>(r);
+}
+
 TEST_SUITE("decode") {
+    // Regression: libsndfile 1.2.0 closes the descriptor of a failed sf_open_fd even with close_desc false,
+    // and the decoder closed it again. In a run, that second close took the descriptor of the next input,
+    // opened meanwhile by another thread: its first read failed with "Bad file descriptor".
+    TEST_CASE("opening a file that is not audio closes its descriptor once, and leaks none") {
+        TempDir dir;
+        testing::write_audio(dir.file("good.wav"), testing::noise(0.5, 16000, 0.1f), 16000);
+        const std::string wav = testing::read_text(dir.file("good.wav"));
+        testing::write_text(dir.file("text.wav"), "RIFF but not really a wave file");
+        testing::write_text(dir.file("notes.flac"), "these are my notes, not audio\n");
+        testing::write_text(dir.file("cut.wav"), wav.substr(0, 30));
+        std::string noise(4096, '\0');
+        std::uint32_t x = 5;
+        for (char& c : noise) c = static_cast<char>((x = x * 1664525u + 1013904223u) >> 24);
+        testing::write_text(dir.file("noise.ogg"), noise);
+        auto open_files = [] {
+            return std::distance(std::filesystem::directory_iterator("/proc/self/fd"), std::filesystem::directory_iterator{});
+        };
+        const auto before = open_files();
+        g_stale_closes = 0;
+        g_watch_closes = true;
+        int failed = 0;
+        for (const char* name : {"text.wav", "notes.flac", "cut.wav", "noise.ogg", "good.wav"}) {
+            CAPTURE(name);
+            try {
+                arpipe::AudioSource::open(arpipe::Input::file(dir.file(name)), std::nullopt).reset();
+            } catch (const arpipe::Failure&) {
+                ++failed;
+            }
+        }
+        g_watch_closes = false;
+        CHECK(failed == 4);
+        CHECK(g_stale_closes.load() == 0);
+        CHECK(open_files() == before);
+    }
+
     TEST_CASE("an absurd sample rate in a valid header is rejected and the file is closed") {
         // Regression (found by the fuzzer): the check threw from the constructor after sf_open and leaked
         // the SNDFILE handle. Under AddressSanitizer the leak fails this test.
