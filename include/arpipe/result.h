@@ -107,9 +107,10 @@ struct FileSummary {
     std::string file;
     double duration_seconds = 0;  ///< decoded audio length
     std::int64_t segments = 0;    ///< model windows run
-    std::int64_t events = 0;      ///< events emitted for this file
+    std::int64_t events = 0;      ///< events emitted for this file (0 for a ctc model)
     int source_rate_hz = 0;
     int source_channels = 0;
+    std::optional<std::int64_t> transcripts;  ///< a ctc model's transcript records for this file; empty otherwise
 };
 
 /// The terminal record of an input that failed. Events emitted before a mid-file failure stay valid.

@@ -108,7 +108,7 @@ private:
                 local.stats.stage.decode_seconds += seconds_since(t0);
                 if (w.count > 0 && !w.failed) infer_batch(model, w, audio, features, scratch.get(), scores, local);
                 t0 = Clock::now();
-                if (store_batch(w, scores)) post_process(files_[w.file]);
+                if (store_batch(w, scores)) post_process(w.file);
                 local.stats.stage.output_seconds += seconds_since(t0);
             }
         } catch (...) {
@@ -222,21 +222,26 @@ private:
         return f.all_issued && f.done == f.issued;
     }
 
-    /// Stage 4: the post-process stage's tracker over all of an input's segments in order; counts its events.
-    void post_process(FileState& f) {
-        std::int64_t file_events = 0;
+    /// Stage 4: the post-process stage's records over all of input `file`'s segments in order (the event
+    /// tracker, or a ctc model's decoder); counts its events or transcripts.
+    void post_process(std::size_t file) {
+        FileState& f = files_[file];
         if (!f.failed) {
-            EventTracker tracker(info_.labels.size(), config_.post);
-            std::vector<TrackedEvent> ready;
+            /// The records are counted, not kept.
+            struct Discard final : Sink {
+                void on_event(const Event&) override {}
+                void on_summary(const FileSummary&) override {}
+                void on_error(const FileError&) override {}
+            } discard;
+            InputRecords records(info_, e_.steps, config_.post, /*scores=*/false);
+            records.start(file, inputs_[file].name);
             for (std::size_t i = 0; i < f.segments.size(); ++i) {
-                track_segment(info_, e_.steps, f.segments[i], f.scores.data() + i * per_segment_, tracker, ready);
-                file_events += static_cast<std::int64_t>(ready.size());
-                ready.clear();
+                const float* scores = f.scores.data() + i * per_segment_;
+                records.segment(f.segments[i], scores, scores, discard);
             }
-            tracker.finish(ready);
-            file_events += static_cast<std::int64_t>(ready.size());
+            records.close(discard);
+            n_events_ += records.events() + records.transcripts();
         }
-        n_events_ += file_events;
         std::lock_guard<std::mutex> lock(stats_mutex_);
         if (f.failed) {
             ++stats_.files_failed;

@@ -1,12 +1,13 @@
 // Copyright 2026 The arpipe authors. SPDX-License-Identifier: Apache-2.0
 //
 // The case study's engine, rebuilt for comparison: N std::threads, each taking whole batches of segments
-// through all four stages (decode/segment under one lock, features, inference, scores to events), with
+// through all four stages (decode/segment under one lock, features, inference, scores to records), with
 // LibTorch's intra-op thread count set once, with at::set_num_threads on the main thread only, as the case
 // study did. OpenMP's thread count is per thread, so the workers keep OpenMP's default team size (the number
 // of CPUs) for kernels that open their own team: that is the oversubscription arpipe's pipeline avoids.
-// It reuses arpipe's stage classes (Decoder, Segmenter, LogMel, Model, score_steps, EventTracker), so the
-// two engines do the same work and produce the same events; only the threading differs.
+// It reuses arpipe's stage classes (Decoder, Segmenter, LogMel, Model, score_steps, InputRecords: the event
+// tracker or the CTC decoder), so the two engines do the same work and produce the same events or
+// transcripts; only the threading differs.
 #pragma once
 
 #include <cstdint>
@@ -38,7 +39,8 @@ public:
     NaiveEngine& operator=(const NaiveEngine&) = delete;
 
     /// Processes `inputs` with `threads` std::threads; fills the same fields of RunStats as Engine::run
-    /// (stage.output_seconds holds the post-processing time), counts events in `*events` and, when asked,
+    /// (stage.output_seconds holds the post-processing time), counts events (a ctc model's transcripts) in
+    /// `*events` and, when asked,
     /// the per-token times in `*diagnostics`.
     RunStats run(const std::vector<Input>& inputs, std::int64_t* events, RunDiagnostics* diagnostics = nullptr) const;
 

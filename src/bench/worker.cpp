@@ -29,6 +29,7 @@ using nlohmann::json;
 class CountingSink final : public Sink {
 public:
     void on_event(const Event&) override { ++events; }
+    void on_transcript(const Transcript&) override { ++events; }  // a ctc model's records, counted alike
     void on_summary(const FileSummary&) override {}
     void on_error(const FileError& e) override {
         if (first_error.empty()) first_error = e.file + ": " + e.message;

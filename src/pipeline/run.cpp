@@ -387,11 +387,9 @@ public:
                 ++progress_.files_done;
             } else if (tok->closes_file) {
                 records_.close(sink_);
-                FileSummary sum{tok->file_index, inputs_[tok->file_index].name, tok->source_seconds, records_.segments(),
-                                records_.events(), tok->source_rate_hz,         tok->source_channels};
                 ++stats_.files_ok;
                 out_closed_ = true;
-                sink_.on_summary(sum);
+                sink_.on_summary(records_.summary(tok->source_seconds, tok->source_rate_hz, tok->source_channels));
                 ++progress_.files_done;
                 audio_before_file_ += tok->source_seconds;
             }

@@ -81,8 +81,7 @@ struct Stream::Impl {
             analyse(ready_windows());
             records.close(sink);
             ended = summarised = true;
-            sink.on_summary(FileSummary{options.index, options.name, static_cast<double>(frames) / rate_hz,
-                                        records.segments(), records.events(), rate_hz, channels});
+            sink.on_summary(records.summary(static_cast<double>(frames) / rate_hz, rate_hz, channels));
         });
     }
 

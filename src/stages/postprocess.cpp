@@ -323,6 +323,12 @@ void InputRecords::emit_transcripts(Sink& sink, bool cut) {
     }
 }
 
+FileSummary InputRecords::summary(double duration, int rate, int channels) const {
+    FileSummary s{index_, name_, duration, segments_, events_, rate, channels, std::nullopt};
+    if (info_.output_kind == OutputKind::ctc) s.transcripts = transcripts_;
+    return s;
+}
+
 double InputRecords::analysed_seconds() const noexcept {
     return static_cast<double>(segments_ * info_.hop_samples) / info_.sample_rate_hz;
 }

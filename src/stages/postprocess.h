@@ -138,6 +138,9 @@ public:
     [[nodiscard]] std::int64_t segments() const noexcept { return segments_; }
     [[nodiscard]] std::int64_t events() const noexcept { return events_; }
     [[nodiscard]] std::int64_t transcripts() const noexcept { return transcripts_; }
+    /// The input's summary record with its counts so far: `duration` s of audio read at `rate` Hz from
+    /// `channels` channels.
+    [[nodiscard]] FileSummary summary(double duration, int rate, int channels) const;
     /// Audio analysed so far: one hop per segment.
     [[nodiscard]] double analysed_seconds() const noexcept;
 

@@ -235,6 +235,11 @@ std::string clock_time(double seconds, char separator) {
 
 /// The words of a transcript as a JSON array: [{"word":...,"start":...,"end":...,"confidence":...},...].
 std::string words_json(const Transcript& t);
+
+/// What a summary counts in words: a ctc model's transcripts, another model's events.
+std::string counted(const FileSummary& s) {
+    return s.transcripts ? std::to_string(*s.transcripts) + " transcripts" : std::to_string(s.events) + " events";
+}
 /// The mean of a transcript's word confidences: its score in CSV and the table.
 float mean_confidence(const Transcript& t);
 
@@ -277,6 +282,7 @@ public:
         JsonRecord r("summary");
         r.text("file", s.file).text("status", "ok").number("duration", ms(s.duration_seconds));
         r.number("segments", s.segments).number("events", s.events);
+        if (s.transcripts) r.number("transcripts", *s.transcripts);
         r.number("source_rate", s.source_rate_hz).number("source_channels", s.source_channels);
         out_ << r.line();
         out_.flush();
@@ -324,11 +330,12 @@ public:
         }
     }
     /// One row per utterance: its text in the label column, the mean of its words' confidences as the score,
-    /// and its words as a JSON array (the JSON Lines "words") in the detail column.
+    /// and its words as a JSON array (the JSON Lines "words") in the detail column. A cut utterance's detail
+    /// starts as a cut event's does, then gives its words after "words: ".
     void on_transcript(const Transcript& t) override {
+        const std::string words = t.cut ? "cut: the run was cancelled inside the utterance; words: " + words_json(t) : words_json(t);
         out_ << "transcript," << csv_field(t.file) << ',' << csv_field(t.text) << ',' << fixed(ms(t.start_seconds), 3) << ','
-             << fixed(ms(t.end_seconds), 3) << ',' << fixed(score4(mean_confidence(t)), 4) << ",," << csv_field(words_json(t))
-             << end_;
+             << fixed(ms(t.end_seconds), 3) << ',' << fixed(score4(mean_confidence(t)), 4) << ",," << csv_field(words) << end_;
     }
     void on_event(const Event& e) override {
         out_ << "event," << csv_field(e.file) << ',' << csv_field(e.label) << ',' << fixed(ms(e.start_seconds), 3) << ','
@@ -337,7 +344,7 @@ public:
     }
     void on_summary(const FileSummary& s) override {
         out_ << "summary," << csv_field(s.file) << ",,0.000," << fixed(ms(s.duration_seconds), 3) << ",,,"
-             << csv_field("ok: " + std::to_string(s.segments) + " segments, " + std::to_string(s.events) + " events") << end_;
+             << csv_field("ok: " + std::to_string(s.segments) + " segments, " + counted(s)) << end_;
         out_.flush();
     }
     void on_error(const FileError& e) override {
@@ -375,8 +382,7 @@ public:
     }
     void on_summary(const FileSummary& s) override {
         header(s.file);
-        out_ << "  -- " << fixed(ms(s.duration_seconds), 3) << " s, " << s.segments << " segments, " << s.events
-             << " events\n";
+        out_ << "  -- " << fixed(ms(s.duration_seconds), 3) << " s, " << s.segments << " segments, " << counted(s) << '\n';
         out_.flush();
         last_file_.clear();
     }

@@ -235,6 +235,26 @@ TEST_SUITE("bench") {
         CHECK(doc["recommendation"]["threads"].get<int>() >= 1);
     }
 
+    // The naive engine post-processes with the same InputRecords as the pipeline: a ctc model's transcripts are
+    // decoded and counted by both engines, and they agree.
+    TEST_CASE("arpipe-bench with a ctc model: the naive engine and arpipe count the same transcripts") {
+        TempDir dir;
+        const std::string out = dir.file("out");
+        const Ran r = arpipe_bench("--quick -q --cores 2 --experiments paired --engines arpipe,naive --synthetic 20s "
+                                   "--synthetic-files 4 -m " + testing::repo_path("tests/data/models/ctc_energy.pt") +
+                                       " --out-dir " + out,
+                                   dir);
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+        const auto doc = nlohmann::json::parse(testing::read_text(out + "/bench.json"));
+        CHECK(doc["events_agree"] == true);
+        REQUIRE(doc["event_counts"].size() == 1);
+        CHECK(doc["event_counts"][0].get<std::int64_t>() > 0);  // transcripts, counted alike
+        std::set<std::string> engines;
+        for (const auto& p : doc["points"]) engines.insert(p["engine"].get<std::string>());
+        CHECK(engines == std::set<std::string>{"arpipe", "naive"});
+    }
+
     TEST_CASE("arpipe-bench rejects bad options with exit code 2 and says why") {
         TempDir dir;
         const Ran engines = arpipe_bench("--engines arpipe,gpu --out-dir " + dir.file("o"), dir);

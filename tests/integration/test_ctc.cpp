@@ -170,7 +170,17 @@ TEST_SUITE("ctc transcripts") {
         const std::string text = jsonl("ctc_energy.pt", {arpipe::Input::pcm("a", x, kRate, 1), arpipe::Input::pcm("b", x, kRate, 1)});
         std::istringstream in(text);
         std::vector<std::string> types;
-        for (std::string line; std::getline(in, line);) types.push_back(nlohmann::json::parse(line)["type"]);
+        std::int64_t transcripts = 0;  // of the current input
+        for (std::string line; std::getline(in, line);) {
+            const auto j = nlohmann::json::parse(line);
+            types.push_back(j["type"]);
+            if (j["type"] == "transcript") ++transcripts;
+            if (j["type"] != "summary") continue;
+            CHECK(j["events"] == 0);
+            CHECK(j["transcripts"] == transcripts);
+            CHECK(transcripts > 0);
+            transcripts = 0;
+        }
         REQUIRE(types.size() >= 4);
         CHECK(types.back() == "summary");
         CHECK(std::count(types.begin(), types.end(), "summary") == 2);

@@ -265,7 +265,7 @@ std::string written(arpipe::OutputFormat format, const Transcript& t) {
     std::ostringstream os;
     auto w = arpipe::make_writer(format, os);
     w->on_transcript(t);
-    w->on_summary(arpipe::FileSummary{0, t.file, 3700, 3, 0, 8000, 1});
+    w->on_summary(arpipe::FileSummary{0, t.file, 3700, 3, 0, 8000, 1, 1});
     return os.str();
 }
 
@@ -290,6 +290,28 @@ TEST_SUITE("ctc writers") {
               "transcript,\"dir/a,b \"\"c\"\".wav\",\"hi, \"\"x\"\"-->\xc3\xa9<&>\",3661.234,3662.500,0.7062,,"
               "\"[{\"\"word\"\":\"\"hi,\"\",\"\"start\"\":3661.234,\"\"end\"\":3661.6,\"\"confidence\"\":0.9123},"
               "{\"\"word\"\":\"\"\\\"\"x\\\"\"-->\xc3\xa9<&>\"\",\"\"start\"\":3661.8,\"\"end\"\":3662.5,\"\"confidence\"\":0.5}]\"\n");
+    }
+
+    TEST_CASE("a ctc model's summary counts its transcripts, and a cut transcript says so in every format") {
+        Transcript t = sample_transcript();
+        t.cut = true;
+        const std::string jsonl = written(arpipe::OutputFormat::jsonl, t);
+        const auto transcript = nlohmann::json::parse(jsonl.substr(0, jsonl.find('\n')));
+        const auto summary = nlohmann::json::parse(jsonl.substr(jsonl.find('\n') + 1));
+        CHECK(transcript["cut"] == true);
+        CHECK(summary["events"] == 0);
+        CHECK(summary["transcripts"] == 1);
+        const std::string csv = written(arpipe::OutputFormat::csv, t);
+        CHECK(csv.find(",,\"cut: the run was cancelled inside the utterance; words: [{\"\"word\"\":\"\"hi,\"\"") !=
+              std::string::npos);
+        CHECK(csv.find(",,,\"ok: 3 segments, 1 transcripts\"\n") != std::string::npos);
+        const std::string table = written(arpipe::OutputFormat::table, t);
+        CHECK(table.find("(cut)") != std::string::npos);
+        CHECK(table.find("3 segments, 1 transcripts\n") != std::string::npos);
+        // An event model's summary has no transcripts field.
+        std::ostringstream os;
+        arpipe::make_writer(arpipe::OutputFormat::jsonl, os)->on_summary(arpipe::FileSummary{0, "x", 1, 1, 0, 8000, 1, std::nullopt});
+        CHECK_FALSE(nlohmann::json::parse(os.str()).contains("transcripts"));
     }
 
     TEST_CASE("SubRip, WebVTT and txt: cues in HH:MM:SS,mmm and HH:MM:SS.mmm, WebVTT text escaped, one line each") {

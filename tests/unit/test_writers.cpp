@@ -16,7 +16,7 @@ namespace {
 
 void feed(arpipe::Sink& s) {
     s.on_event({0, "a,b.wav", "speech", 0, 0.1 + 0.2, 1.23456, 0.912345f, 0.99f});
-    s.on_summary({0, "a,b.wav", 12.3456, 24, 1, 44100, 2});
+    s.on_summary({0, "a,b.wav", 12.3456, 24, 1, 44100, 2, std::nullopt});
     s.on_error({1, "bad.wav", arpipe::ErrorCode::unsupported_format, "not a recognised audio format"});
     s.on_finish();
 }
@@ -88,7 +88,7 @@ TEST_SUITE("writers") {
             std::ostringstream os;
             auto w = named ? arpipe::make_writer(f, os, labels) : arpipe::make_writer(f, os);
             w->on_scores(sc);
-            w->on_summary({0, "a.wav", 1.0, 2, 0, 16000, 1});
+            w->on_summary({0, "a.wav", 1.0, 2, 0, 16000, 1, std::nullopt});
             return os.str();
         };
         const std::string j = render(arpipe::OutputFormat::jsonl, true);
@@ -264,7 +264,7 @@ std::string table_unescape(const std::string& s) {
 
 void feed_name(arpipe::Sink& s, std::size_t index, const std::string& name) {
     s.on_event({index, name, "speech", 0, 0.5, 1.0, 0.8f, 0.9f});
-    s.on_summary({index, name, 1.0, 2, 1, 16000, 1});
+    s.on_summary({index, name, 1.0, 2, 1, 16000, 1, std::nullopt});
 }
 
 }  // namespace
@@ -306,7 +306,7 @@ TEST_SUITE("writers") {
             std::ostringstream os;
             auto w = arpipe::make_writer(arpipe::OutputFormat::jsonl, os);
             w->on_event({0, t, t, 0, 0.1 + 0.2, 1.23456, 0.912345f, 0.99f});
-            w->on_summary({0, t, 12.3456, 24, 1, 44100, 2});
+            w->on_summary({0, t, 12.3456, 24, 1, 44100, 2, std::nullopt});
             w->on_error({1, t, arpipe::ErrorCode::read_failed, t});
             const nlohmann::ordered_json event{{"type", "event"}, {"file", t},     {"label", t},  {"start", 0.3},
                                                {"end", 1.235},    {"score", 0.9123}, {"peak", 0.99}};
@@ -509,7 +509,7 @@ TEST_SUITE("writers") {
                 events.push_back({i, names[i], labels[k], static_cast<int>(k), start, end, 0.8f, 0.9f});
                 w->on_event(events.back());
             }
-            w->on_summary({i, names[i], 12.0, 24, static_cast<std::int64_t>(labels.size()), 16000, 1});
+            w->on_summary({i, names[i], 12.0, 24, static_cast<std::int64_t>(labels.size()), 16000, 1, std::nullopt});
         }
         w->on_finish();
         const auto parsed = parse_audacity(os.str());
@@ -570,7 +570,7 @@ TEST_SUITE("writers") {
                 events.push_back({i, names[i].file, labels[k], static_cast<int>(k), start, end, 0.8f, 0.9f});
                 w->on_event(events.back());
             }
-            w->on_summary({i, names[i].file, 30.0, 24, static_cast<std::int64_t>(labels.size()), 16000, 1});
+            w->on_summary({i, names[i].file, 30.0, 24, static_cast<std::int64_t>(labels.size()), 16000, 1, std::nullopt});
             w->on_error({i, names[i].file, arpipe::ErrorCode::read_failed, "not an RTTM record"});
         }
         const auto turns = parse_rttm(os.str());
