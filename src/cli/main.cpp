@@ -297,18 +297,10 @@ int cmd_run(RunFlags& f) {
         return kExitUsage;
     }
     const arpipe::Config& config = f.config;
-    std::vector<std::string> paths = f.inputs;
-    if (!f.files_from.empty()) {
-        std::string why;
-        if (!arpipe::cli::read_path_list(f.files_from, paths, &why)) {
-            logger->error("{}", why);
-            return kExitUsage;
-        }
-    }
-    if (paths.empty()) {
-        logger->error("no inputs: give files or directories, or --files-from LIST");
-        return kExitUsage;
-    }
+    const auto given = arpipe::cli::gather_paths(f.inputs, f.files_from,
+                                                 "no inputs: give files or directories, or --files-from LIST", *logger);
+    if (!given) return kExitUsage;
+    const std::vector<std::string>& paths = *given;
     if (f.mpi) {
         if (!f.shard.spec.empty()) {
             logger->error("--mpi and --shard do not go together: --mpi hands the inputs out to its ranks itself");

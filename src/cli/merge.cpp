@@ -414,19 +414,10 @@ bool MergeCommand::parsed() const { return app_->parsed(); }
 int MergeCommand::run() {
     spdlog::logger& log = cli_log();
     const auto start = std::chrono::steady_clock::now();
-    std::vector<std::string> paths = inputs_;
-    if (!files_from_.empty()) {
-        std::string why;
-        if (!read_path_list(files_from_, paths, &why)) {
-            log.error("{}", why);
-            return kExitUsage;
-        }
-    }
-    if (paths.empty()) {
-        log.error("merge needs the inputs the shards were given: -i PATH (repeated) or --files-from LIST");
-        return kExitUsage;
-    }
-    const std::vector<Input> inputs = expand_paths(paths);
+    const auto paths = gather_paths(inputs_, files_from_,
+                                    "merge needs the inputs the shards were given: -i PATH (repeated) or --files-from LIST", log);
+    if (!paths) return kExitUsage;
+    const std::vector<Input> inputs = expand_paths(*paths);
     if (inputs.empty()) {
         log.error("nothing to merge: the inputs hold no audio files");
         return kExitSomeFailed;

@@ -402,23 +402,30 @@ spdlog::logger& cli_log() {
     return *log;
 }
 
-bool read_path_list(const std::string& list, std::vector<std::string>& out, std::string* error) {
-    std::ifstream file;
-    std::istream* in = &std::cin;
-    if (list != "-") {
-        file.open(list);
-        if (!file) {
-            *error = "cannot read the list file " + list;
-            return false;
+std::optional<std::vector<std::string>> gather_paths(const std::vector<std::string>& given, const std::string& files_from,
+                                                     const std::string& none, spdlog::logger& log) {
+    std::vector<std::string> paths = given;
+    if (!files_from.empty()) {
+        std::ifstream file;
+        std::istream* in = &std::cin;
+        if (files_from != "-") {
+            file.open(files_from);
+            if (!file) {
+                log.error("cannot read the list file {}", files_from);
+                return std::nullopt;
+            }
+            in = &file;
         }
-        in = &file;
+        for (std::string line; std::getline(*in, line);) {
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            if (!line.empty()) paths.push_back(line);
+        }
     }
-    std::string line;
-    while (std::getline(*in, line)) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (!line.empty()) out.push_back(line);
+    if (paths.empty()) {
+        log.error("{}", none);
+        return std::nullopt;
     }
-    return true;
+    return paths;
 }
 
 PlanCommand::PlanCommand(CLI::App& app) {
@@ -463,19 +470,9 @@ int PlanCommand::run() {
         log.error("{}", shard.error);
         return kExitUsage;
     }
-    std::vector<std::string> paths = inputs_;
-    if (!files_from_.empty()) {
-        std::string why;
-        if (!read_path_list(files_from_, paths, &why)) {
-            log.error("{}", why);
-            return kExitUsage;
-        }
-    }
-    if (paths.empty()) {
-        log.error("no inputs: give files or directories, or --files-from LIST");
-        return kExitUsage;
-    }
-    const std::vector<Input> inputs = expand_paths(paths);
+    const auto paths = gather_paths(inputs_, files_from_, "no inputs: give files or directories, or --files-from LIST", log);
+    if (!paths) return kExitUsage;
+    const std::vector<Input> inputs = expand_paths(*paths);
     const Shard& s = **shard.value;
     const Plan plan = make_plan(inputs, s.count, raw_format_, threads_);
 

@@ -105,9 +105,13 @@ void report_walk(const ExpandReport& walked, spdlog::logger& log);
 /// The CLI's logger ("arpipe: LEVEL: message" on stderr), made on first use.
 [[nodiscard]] spdlog::logger& cli_log();
 
-/// Reads input paths from LIST, one per line ("-" = standard input), as `arpipe run --files-from` does: a
-/// trailing CR is dropped and empty lines are skipped. False with `*error` set when LIST cannot be read.
-bool read_path_list(const std::string& list, std::vector<std::string>& out, std::string* error);
+/// A command's input paths: `given`, then the lines of `files_from` when it is set (one path per line, "-" =
+/// standard input; a trailing CR is dropped and empty lines are skipped), as `run`, `plan` and `merge` take
+/// them. Logs why and returns nothing when the list cannot be read, or when there is no path at all (`none`
+/// says what to give).
+[[nodiscard]] std::optional<std::vector<std::string>> gather_paths(const std::vector<std::string>& given,
+                                                                   const std::string& files_from,
+                                                                   const std::string& none, spdlog::logger& log);
 
 /// `arpipe plan`: which inputs a shard would take, with their planned lengths.
 class PlanCommand {

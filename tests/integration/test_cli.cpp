@@ -109,6 +109,23 @@ TEST_SUITE("cli") {
         CHECK(none.err.find("no inputs") != std::string::npos);
     }
 
+    // run, plan and merge gather their inputs in one place (gather_paths): each names a list it cannot read, and
+    // says what to give when there is nothing.
+    TEST_CASE("run, plan and merge name an unreadable --files-from list and refuse an empty input set") {
+        TempDir dir;
+        testing::write_text(dir.file("empty.txt"), "\n\r\n");
+        const std::string model = model_flag("loudness_clip.pt");
+        for (const std::string& command : std::vector<std::string>{"run " + model, "plan --shard 1/2", "merge -o " + dir.file("m.jsonl") + " x.jsonl"}) {
+            CAPTURE(command);
+            const Ran missing = arpipe_cli(command + " --files-from " + dir.file("nope.txt"), dir);
+            CHECK(missing.code == 2);
+            CHECK(missing.err.find("cannot read the list file " + dir.file("nope.txt")) != std::string::npos);
+            const Ran empty = arpipe_cli(command + " --files-from " + dir.file("empty.txt"), dir);
+            CHECK(empty.code == 2);
+            CHECK(empty.err.find("--files-from LIST") != std::string::npos);  // what to give instead
+        }
+    }
+
     TEST_CASE("--out writes the whole file under its name and leaves no temporary behind") {
         TempDir dir;
         testing::write_audio(dir.file("a.wav"), testing::noise(1.0, 16000, 0.3f), 16000);
