@@ -4,8 +4,12 @@
 // file" and scores "loud" from the mean of the log-mel input.
 #pragma once
 
+#include <doctest/doctest.h>
+
+#include <memory>
 #include <string>
 
+#include "arpipe/engine.h"
 #include "support.h"
 
 namespace testing {
@@ -20,6 +24,19 @@ inline std::string fake_model_file(const TempDir& dir) {
       "segment": {"seconds": 1.0, "hop_seconds": 0.5},
       "output": {"kind": "clip", "activation": "softmax"}, "labels": ["quiet", "loud"]})");
     return path;
+}
+
+/// An engine on the fake model (its description written into `dir`) with `parallel` threads, tokens and
+/// batch and `chunk_seconds` decode chunks; the test stops if it does not load.
+inline std::shared_ptr<const arpipe::Engine> fake_engine(const TempDir& dir, arpipe::ParallelConfig parallel,
+                                                         double chunk_seconds = arpipe::DecodeConfig{}.chunk_seconds) {
+    arpipe::Config c;
+    c.model_path = fake_model_file(dir);
+    c.parallel = parallel;
+    c.decode.chunk_seconds = chunk_seconds;
+    auto loaded = arpipe::Engine::load(c);
+    REQUIRE_MESSAGE(loaded.engine, loaded.error);
+    return loaded.engine;
 }
 
 }  // namespace testing

@@ -40,12 +40,7 @@ std::vector<arpipe::Input> inputs(const testing::TempDir& dir) {
 TEST_SUITE("tsan") {
     TEST_CASE("the pipeline is race-free with 4 threads and 2 tokens, and deterministic") {
         testing::TempDir dir;
-        arpipe::Config c;
-        c.model_path = testing::fake_model_file(dir);
-        c.parallel = {4, 2, 1};
-        c.decode.chunk_seconds = 1.0;
-        auto loaded = arpipe::Engine::load(c);
-        REQUIRE_MESSAGE(loaded.engine, loaded.error);
+        const auto engine = testing::fake_engine(dir, {4, 2, 1}, 1.0);
         const auto in = inputs(dir);
         std::string first;
         for (int rep = 0; rep < 3; ++rep) {
@@ -54,7 +49,7 @@ TEST_SUITE("tsan") {
             arpipe::RunDiagnostics diag;
             arpipe::RunOptions options;
             options.diagnostics = &diag;
-            const auto stats = loaded.engine->run(in, *w, options);
+            const auto stats = engine->run(in, *w, options);
             CHECK(stats.max_live_tokens <= 2);
             CHECK(diag.max_serial_concurrency == 1);
             CHECK(static_cast<std::int64_t>(diag.token_seconds_infer.size()) <= stats.tokens);
@@ -67,11 +62,7 @@ TEST_SUITE("tsan") {
 
     TEST_CASE("concurrent runs on one engine, one cancelled") {
         testing::TempDir dir;
-        arpipe::Config c;
-        c.model_path = testing::fake_model_file(dir);
-        c.parallel = {2, 3, 2};
-        auto loaded = arpipe::Engine::load(c);
-        REQUIRE(loaded.engine);
+        const auto engine = testing::fake_engine(dir, {2, 3, 2});
         const auto in = inputs(dir);
         // Rounds: memory moves from the threads that ended to the next round's, and each cancelled run leaves
         // header prefetches behind (with libtbbmalloc loaded, 10 rounds gave a false report in 5 of 20 runs, see
@@ -79,11 +70,11 @@ TEST_SUITE("tsan") {
         for (int round = 0; round < 20; ++round) {
             std::atomic<bool> stop{false};
             testing::CollectSink a, b;
-            std::thread t1([&] { (void)loaded.engine->run(in, a); });
+            std::thread t1([&] { (void)engine->run(in, a); });
             std::thread t2([&] {
                 arpipe::RunOptions opt;
                 opt.cancel = &stop;
-                (void)loaded.engine->run(in, b, opt);
+                (void)engine->run(in, b, opt);
             });
             stop = true;
             t1.join();
@@ -97,13 +88,9 @@ TEST_SUITE("tsan") {
     // that libtbbmalloc moved between threads unseen (tbb_without_tbbmalloc.cpp).
     TEST_CASE("TSan sees TBB's allocations: libtbbmalloc is not loaded") {
         testing::TempDir dir;
-        arpipe::Config c;
-        c.model_path = testing::fake_model_file(dir);
-        c.parallel = {2, 2, 1};
-        auto loaded = arpipe::Engine::load(c);
-        REQUIRE(loaded.engine);
+        const auto engine = testing::fake_engine(dir, {2, 2, 1});
         testing::CollectSink sink;
-        (void)loaded.engine->run(inputs(dir), sink);  // TBB has chosen its allocator by now
+        (void)engine->run(inputs(dir), sink);  // TBB has chosen its allocator by now
         REQUIRE(sink.summaries.size() > 0);
         std::ifstream maps("/proc/self/maps");
         std::string line;

@@ -57,12 +57,9 @@ std::size_t count(const std::string& text, const std::string& what) {
 TEST_SUITE("tsan") {
     TEST_CASE("streams of one engine used from five threads at once, beside an offline run, are race-free") {
         testing::TempDir dir;
-        arpipe::Config c;
-        c.model_path = testing::fake_model_file(dir);
-        c.parallel = {2, 3, 3};  // batch 3: analyse_streams puts windows of several streams in one model call
-        auto loaded = arpipe::Engine::load(c);
-        REQUIRE_MESSAGE(loaded.engine, loaded.error);
-        const arpipe::Engine& engine = *loaded.engine;
+        // batch 3: analyse_streams puts windows of several streams in one model call
+        const auto shared = testing::fake_engine(dir, {2, 3, 3});
+        const arpipe::Engine& engine = *shared;
 
         // Streams 0-3 are pushed (and analysed on push) by threads of their own; 4-6 by one thread that
         // analyses them together. Rates and channels other than the model's go through the resampler.
