@@ -184,6 +184,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--channels", type=int, default=224)
     ap.add_argument("--synthetic", type=float, default=0.25, help="synthetic share of each epoch's prompts")
+    ap.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one cycle: warm-up, then cosine)")
+    ap.add_argument("--batch-seconds", type=float, default=96.0, help="seconds of audio per batch")
     ap.add_argument("--out", default=str(D.ROOT / "data" / "models" / "ivr_en_ctc.pt"))
     ap.add_argument("--checkpoint", default=str(D.WORK / "checkpoint_last.pt"),
                     help="after every epoch, the model so far (TorchScript with its description) is saved here")
@@ -223,8 +225,8 @@ def main():
     print(f"model: {n_params} parameters", flush=True)
 
     n_syn = int(round(args.synthetic / (1 - args.synthetic) * len(real_items)))
-    batch_s = 96.0   # seconds of audio per batch
-    max_lr = 3e-3
+    batch_s = args.batch_seconds
+    max_lr = args.lr
     opt = torch.optim.AdamW(model.parameters(), lr=max_lr, weight_decay=0.01)
 
     def lr_at(p):   # one cycle: linear warm-up over 10% of training, then cosine to zero
