@@ -188,11 +188,11 @@ def evaluate(model, desc, utts, mel):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--epochs", type=int, default=80)
     ap.add_argument("--channels", type=int, default=224)
     ap.add_argument("--synthetic", type=float, default=0.25, help="synthetic share of each epoch's prompts")
     ap.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one cycle: warm-up, then cosine)")
-    ap.add_argument("--batch-seconds", type=float, default=96.0, help="seconds of audio per batch")
+    ap.add_argument("--batch-seconds", type=float, default=64.0, help="seconds of audio per batch")
     ap.add_argument("--out", default=str(D.ROOT / "data" / "models" / "ivr_en_ctc.pt"))
     ap.add_argument("--checkpoint", default=str(D.WORK / "checkpoint_last.pt"),
                     help="after every epoch, the model so far (TorchScript with its description) is saved here")
