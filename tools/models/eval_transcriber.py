@@ -6,11 +6,15 @@ train_transcriber.py, through the reference pipeline. Prints CER/WER per set as 
   ... --sets held,digits,train,synthetic,others,es,fr,it   (the default: all of them, in this order)
 """
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
-import torch
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # as in train_transcriber.py: no nested BLAS threads
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import transcriber_data as D  # noqa: E402

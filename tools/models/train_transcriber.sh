@@ -22,11 +22,12 @@ install_packages "${PACKAGES[@]}"
 
 make_samples() {
   # Built only from prompts transcriber_data.py always holds out (SAMPLE_PROMPTS), 8 kHz mono 16-bit,
-  # 0.6 s of silence between them.
+  # 0.6 s of silence between them. -D: no dither, so the samples are the recordings' own and the gaps digital
+  # silence (sox dithers by default: +-1 LSB noise that changed with every run).
   local S=data/samples A=/usr/share/asterisk/sounds/en_US_f_Allison W=tools/models/.work/transcriber
   mkdir -p "$W"
-  sox -n -r 8000 -c 1 -b 16 "$W/gap.wav" trim 0 0.6
-  sox "$A/vm-enter-num-to-call.wav" "$W/gap.wav" "$A/digits/7.wav" "$W/gap.wav" \
+  sox -D -n -r 8000 -c 1 -b 16 "$W/gap.wav" trim 0 0.6
+  sox -D "$A/vm-enter-num-to-call.wav" "$W/gap.wav" "$A/digits/7.wav" "$W/gap.wav" \
       "$A/conf-invalidpin.wav" "$W/gap.wav" "$A/letters/q.wav" -b 16 "$S/speech_ivr_prompts.wav"
   /usr/bin/python3 tools/models/transcriber_reference.py --model data/models/ivr_en_ctc.pt "$S/speech_ivr_prompts.wav"
 }
