@@ -40,8 +40,7 @@ public:
 
     /// Processes `inputs` with `threads` std::threads; fills the same fields of RunStats as Engine::run
     /// (stage.output_seconds holds the post-processing time), counts events (a ctc model's transcripts) in
-    /// `*events` and, when asked,
-    /// the per-token times in `*diagnostics`.
+    /// `*events` and, when asked, the per-token times in `*diagnostics`.
     RunStats run(const std::vector<Input>& inputs, std::int64_t* events, RunDiagnostics* diagnostics = nullptr) const;
 
     [[nodiscard]] const ModelInfo& model() const noexcept;
