@@ -4,11 +4,13 @@
 // range, with its value and the allowed range.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "arpipe/export.h"
 #include "arpipe/result.h"
@@ -37,6 +39,12 @@ struct DecodeConfig {
     double chunk_seconds = 30.0;
 };
 
+/// How a ctc model's frames become words: see PostConfig::decoding.
+enum class CtcDecoding { automatic, greedy, lexicon };
+
+/// The most words a lexicon (PostConfig::lexicon, or a model's `output.lexicon`) may have.
+inline constexpr std::size_t kMaxLexiconWords = 1000000;
+
 /// How scores become events (see docs/model-contract.md, "From scores to events").
 struct PostConfig {
     int top_k = 1;                   ///< labels kept per step; 0 keeps all. Range [0, 4096].
@@ -47,6 +55,18 @@ struct PostConfig {
     /// ctc models: a pause between two words longer than this ends a transcript (an utterance) and starts
     /// the next. Range (0, 3600].
     double utterance_gap_seconds = 0.8;
+    /// ctc models: how frames become words. `automatic` decodes with a lexicon when there is one (`lexicon`
+    /// below, else the model's `output.lexicon`) and greedily otherwise; `greedy` ignores any lexicon;
+    /// `lexicon` requires one (docs/model-contract.md, "Lexicon decoding").
+    CtcDecoding decoding = CtcDecoding::automatic;
+    /// ctc models: the closed vocabulary for lexicon decoding, each word spelled with the model's tokens. Not
+    /// empty: replaces the model's `output.lexicon`. At most kMaxLexiconWords words; the spelling is checked
+    /// when the engine loads (a `bad_config` error names the first word the model cannot spell).
+    std::vector<std::string> lexicon;
+    /// ctc models, lexicon decoding: nats taken off a path's score for each word it starts, so that a word
+    /// the frames support is preferred to a string of short words (letters) that spell the same sounds.
+    /// < 0: the model's `output.word_penalty` (0 when it has none). Range [-1, 1000].
+    double word_penalty = -1;
 
     /// The closing threshold in effect.
     [[nodiscard]] ARPIPE_API float effective_off_threshold() const;
@@ -112,6 +132,9 @@ struct SettingRange {
 /// The fixed range of `field` ("parallel.batch", "post.threshold", "raw_format.channels", ...), or null for a
 /// name without one. `post.off_threshold` has none: its bound is the threshold, checked by validate().
 [[nodiscard]] ARPIPE_API const SettingRange* setting_range(std::string_view field) noexcept;
+
+/// Parses "auto", "greedy" or "lexicon" (what to_string(CtcDecoding) writes), or says why it cannot.
+[[nodiscard]] ARPIPE_API ParseResult<CtcDecoding> parse_ctc_decoding(std::string_view text);
 
 /// Parses "s16le:16000:1" (encoding:rate:channels) into a RawFormat, or says why it cannot.
 [[nodiscard]] ARPIPE_API ParseResult<RawFormat> parse_raw_format(std::string_view text);

@@ -85,6 +85,7 @@ enum class MelNorm { none, slaney };
 [[nodiscard]] ARPIPE_API std::string_view to_string(OutputKind kind) noexcept;
 [[nodiscard]] ARPIPE_API std::string_view to_string(Activation activation) noexcept;
 [[nodiscard]] ARPIPE_API std::string_view to_string(CtcScores scores) noexcept;
+[[nodiscard]] ARPIPE_API std::string_view to_string(CtcDecoding decoding) noexcept;
 [[nodiscard]] ARPIPE_API std::string_view to_string(MelScale scale) noexcept;
 [[nodiscard]] ARPIPE_API std::string_view to_string(MelNorm norm) noexcept;
 
@@ -113,6 +114,10 @@ struct ModelInfo {
     /// token is then a word of its own.
     std::string word_separator;
     std::vector<std::string> labels;  ///< class names; for ctc the token vocabulary
+    /// ctc only: the description's `output.lexicon`, a closed vocabulary for lexicon decoding (empty: none).
+    std::vector<std::string> lexicon;
+    /// ctc only: the description's `output.word_penalty` for lexicon decoding (see PostConfig::word_penalty).
+    double word_penalty = 0;
     std::string description_json; ///< the arpipe.json text as stored in the model
 };
 

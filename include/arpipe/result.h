@@ -81,11 +81,12 @@ struct Scores {
 
 /// One word of a transcript, over [start_seconds, end_seconds) of its input.
 struct Word {
-    std::string word;          ///< its tokens' labels, concatenated
+    std::string word;          ///< its tokens' labels, concatenated (with a lexicon: the lexicon's word)
     double start_seconds = 0;  ///< the first frame of its first token
     double end_seconds = 0;    ///< the end of the last frame of its last token
     /// Mean, over the frames of its tokens (the frames whose best token is one of them, blanks left out), of
-    /// the best token's posterior (softmax over the vocabulary).
+    /// the best token's posterior (softmax over the vocabulary). With lexicon decoding: the mean posterior of
+    /// the tokens the decoded path puts on the word's frames, which may be below the frames' best.
     float confidence = 0;
 };
 

@@ -193,7 +193,7 @@ private:
         try {
             model.forward(e_.logmel ? features.data() : audio.data(), batch_, scores);
             score_steps(scores.data(), static_cast<std::int64_t>(w.count) * e_.steps, n_labels_, info_.activation,
-                        config_.post.top_k);
+                        effective_top_k(info_, config_.post));
         } catch (const Failure&) {
             w.failed = true;
         }

@@ -160,6 +160,7 @@ struct RunFlags {
     arpipe::cli::ShardFlags shard;  // --shard, --shard-count (src/cli/shard.h)
     std::string stdin_name = "-";   // --name: the `file` of standard input's records
     bool mpi = false;               // --mpi: one rank of an MPI job (src/cli/mpi.h)
+    std::string lexicon_file;       // --lexicon: read into config.post.lexicon by finish_config
 };
 
 std::shared_ptr<spdlog::logger> make_cli_logger() {
@@ -223,8 +224,42 @@ arpipe::ParseResult<std::int64_t> parse_size(const std::string& text) {
     return {static_cast<std::int64_t>(bytes), {}};
 }
 
-void finish_config(RunFlags& f, const std::shared_ptr<spdlog::logger>& logger) {
+/// Reads a lexicon file: one word per line, surrounding spaces and a trailing CR ignored, empty lines and
+/// lines starting with '#' skipped. Empty with `why` set when it cannot (naming the file and line).
+std::vector<std::string> read_lexicon(const std::string& path, std::string& why) {
+    std::ifstream in(path);
+    if (!in) {
+        why = "--lexicon " + path + ": cannot read it: " + std::strerror(errno);
+        return {};
+    }
+    std::vector<std::string> words;
+    std::string line;
+    for (std::size_t number = 1; std::getline(in, line); ++number) {
+        const auto first = line.find_first_not_of(" \t\r");
+        if (first == std::string::npos || line[first] == '#') continue;
+        const std::string word = line.substr(first, line.find_last_not_of(" \t\r") - first + 1);
+        if (word.find_first_of(" \t") != std::string::npos) {
+            why = "--lexicon " + path + ":" + std::to_string(number) + ": \"" + word + "\" is not one word (one word per line)";
+            return {};
+        }
+        words.push_back(word);
+    }
+    if (in.bad()) why = "--lexicon " + path + ": read error";
+    else if (words.empty()) why = "--lexicon " + path + ": the file has no words";
+    return why.empty() ? words : std::vector<std::string>{};
+}
+
+/// Completes the config from the flags that are not plain settings; false (after logging why) when it cannot.
+bool finish_config(RunFlags& f, const std::shared_ptr<spdlog::logger>& logger) {
     arpipe::Config& c = f.config;
+    if (!f.lexicon_file.empty()) {
+        std::string why;
+        c.post.lexicon = read_lexicon(f.lexicon_file, why);
+        if (!why.empty()) {
+            logger->error("{}", why);
+            return false;
+        }
+    }
     c.log_level = f.verbose >= 2 ? arpipe::LogLevel::debug : f.verbose == 1 ? arpipe::LogLevel::info : arpipe::LogLevel::warn;
     if (f.quiet) c.log_level = arpipe::LogLevel::error;
     c.log = [logger](arpipe::LogLevel level, const std::string& msg) {
@@ -232,6 +267,7 @@ void finish_config(RunFlags& f, const std::shared_ptr<spdlog::logger>& logger) {
                                                              spdlog::level::warn, spdlog::level::err};
         logger->log(map[static_cast<int>(level)], msg);
     };
+    return true;
 }
 
 /// `arpipe run -`: standard input through a stream (Engine::run_pipe), each record written and flushed as
@@ -285,7 +321,7 @@ int cmd_run_stdin(RunFlags& f, const std::shared_ptr<spdlog::logger>& logger) {
 
 int cmd_run(RunFlags& f) {
     auto logger = make_cli_logger();
-    finish_config(f, logger);
+    if (!finish_config(f, logger)) return kExitUsage;
     if (std::find(f.inputs.begin(), f.inputs.end(), "-") != f.inputs.end()) return cmd_run_stdin(f, logger);
     if (f.resume && f.out.empty()) {
         logger->error("--resume needs --out FILE: the journal FILE.partial is kept beside it");
@@ -523,6 +559,17 @@ int cmd_info(const std::string& model_path, bool as_json) {
     }
     for (std::size_t i = 0; i < m.labels.size(); ++i) std::cout << (i ? ", " : "") << m.labels[i];
     std::cout << '\n';
+    if (m.output_kind == arpipe::OutputKind::ctc) {
+        std::cout << "lexicon      ";
+        if (m.lexicon.empty()) {
+            std::cout << "none (greedy decoding unless --lexicon FILE)\n";
+        } else {
+            std::cout << m.lexicon.size() << " words, word penalty " << m.word_penalty
+                      << " (decoded with them unless --decoding greedy):";
+            for (std::size_t i = 0; i < std::min<std::size_t>(m.lexicon.size(), 12); ++i) std::cout << ' ' << m.lexicon[i];
+            std::cout << (m.lexicon.size() > 12 ? " ...\n" : "\n");
+        }
+    }
     return kExitOk;
 }
 
@@ -602,6 +649,16 @@ int main(int argc, char** argv) {
     add_setting(run, "--min-gap", c.post.min_gap_seconds, "post.min_gap_seconds", "Bridge gaps shorter than this many seconds between events of one label");
     add_setting(run, "--utterance-gap", c.post.utterance_gap_seconds, "post.utterance_gap_seconds",
                 "ctc models: a pause between words longer than this many seconds ends a transcript record (an utterance)");
+    add_parsed(run, "--decoding", c.post.decoding, arpipe::parse_ctc_decoding,
+               "ctc models: how frames become words: auto (with the model's lexicon or --lexicon when there is one, "
+               "else greedy), greedy (the best token of each frame), lexicon (only words of the lexicon)")
+        ->default_str("auto");
+    add_setting(run, "--word-penalty", c.post.word_penalty, "post.word_penalty",
+                "ctc models, lexicon decoding: nats taken off a path's score per word (higher: fewer, longer words); "
+                "-1 = the model's own (arpipe info)");
+    run->add_option("--lexicon", f.lexicon_file,
+                    "ctc models: decode with the words of FILE only (one per line, # comments), instead of the "
+                    "model's own lexicon (arpipe info shows whether it has one)");
     add_parsed(run, "--max-memory", c.max_memory_bytes, parse_size,
                "Cap on the memory the model's tensors may hold at once (e.g. 4G, 512M): a model that asks for more on "
                "some input fails that input (model_output) instead of the whole run; auto = 3/4 of the machine's "

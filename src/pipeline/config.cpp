@@ -31,6 +31,7 @@ const CheckedSetting kSettings[] = {
     {{"post.min_gap_seconds", 0, 3600}, [](const Config& c) -> std::optional<double> { return c.post.min_gap_seconds; }},
     {{"post.utterance_gap_seconds", 0, 3600, true},
      [](const Config& c) -> std::optional<double> { return c.post.utterance_gap_seconds; }},
+    {{"post.word_penalty", -1, 1000}, [](const Config& c) -> std::optional<double> { return c.post.word_penalty; }},
     {{"max_memory_bytes", -1, 1125899906842624.0 /* 2^50 */},
      [](const Config& c) -> std::optional<double> { return static_cast<double>(c.max_memory_bytes); }},
     {{"raw_format.sample_rate_hz", kMinSampleRateHz, kMaxSampleRateHz},
@@ -87,6 +88,9 @@ std::string Config::validate() const {
         return "post.off_threshold = nan is not a number (use a value in [0, post.threshold], or < 0 for automatic)";
     if (post.off_threshold >= 0.0f && post.off_threshold > post.threshold)
         return out_of_range("post.off_threshold", post.off_threshold, "[0, post.threshold] (or < 0 for automatic)");
+    if (post.lexicon.size() > kMaxLexiconWords)
+        return "post.lexicon has " + std::to_string(post.lexicon.size()) + " words, more than " +
+               std::to_string(kMaxLexiconWords);
     return {};
 }
 

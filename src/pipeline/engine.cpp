@@ -144,6 +144,11 @@ LoadResult Engine::load_impl(const Config& config, const std::string* model_byte
             PreparedModel::prepare(std::move(model), config.parallel.batch,
                                    [log = impl->log](const std::string& report) { log->debug("{}", report); });
         const ModelInfo& info = impl->model->info();
+        if (std::string why = check_decoding(info, impl->config.post); !why.empty()) {
+            result.code = ErrorCode::bad_config;
+            result.error = why;
+            return result;
+        }
         impl->log->info("model {} ({}): {} Hz, {} input, {} output, {} labels, segment {} s / hop {} s", info.name,
                         info.path, info.sample_rate_hz, to_string(info.input_kind), to_string(info.output_kind), info.labels.size(),
                         info.segment_seconds, info.hop_seconds);

@@ -346,7 +346,7 @@ public:
             }
             // The scores records carry every label's score: they are kept before top-k.
             score_steps(tok.scores.data(), static_cast<std::int64_t>(tok.count) * e_.steps, labels, info_.activation,
-                        e_.config.post.top_k, options_.scores ? &tok.all_scores : nullptr);
+                        effective_top_k(info_, e_.config.post), options_.scores ? &tok.all_scores : nullptr);
         }, [&](ErrorCode code, std::string message) {
             tok.scores_valid = false;
             tok.fail(code, std::move(message));

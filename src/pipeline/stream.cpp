@@ -173,7 +173,7 @@ struct Stream::Impl {
     void take_scores(int rows, float* raw) {
         const auto labels = static_cast<std::int64_t>(info.labels.size());
         const std::int64_t per_row = e.steps * labels;
-        score_steps(raw, rows * e.steps, labels, info.activation, e.config.post.top_k, options.scores ? &all : nullptr);
+        score_steps(raw, rows * e.steps, labels, info.activation, effective_top_k(info, e.config.post), options.scores ? &all : nullptr);
         segs.resize(static_cast<std::size_t>(rows));
         // Before the length is final, the windows described here are whole and not the last, which is what
         // the length so far says of them.

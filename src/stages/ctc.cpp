@@ -2,6 +2,10 @@
 #include "ctc.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <utility>
 
 namespace arpipe {
 
@@ -12,12 +16,270 @@ int argmax(const float* values, std::int64_t n) noexcept {
     return static_cast<int>(best);
 }
 
-CtcDecoder::CtcDecoder(const ModelInfo& info, double utterance_gap_seconds)
-    : labels_(info.labels), blank_(info.blank), gap_(utterance_gap_seconds) {
-    if (!info.word_separator.empty()) {
-        const auto at = std::find(labels_.begin(), labels_.end(), info.word_separator);
-        if (at != labels_.end()) separator_ = static_cast<int>(at - labels_.begin());
+namespace {
+
+/// The index of the word separator among the labels, or -1.
+int separator_index(const ModelInfo& info) {
+    if (info.word_separator.empty()) return -1;
+    const auto at = std::find(info.labels.begin(), info.labels.end(), info.word_separator);
+    return at == info.labels.end() ? -1 : static_cast<int>(at - info.labels.begin());
+}
+
+/// Mixes a finished word into a path's key (splitmix64's finaliser over the pair).
+std::uint64_t mix(std::uint64_t key, int word) noexcept {
+    std::uint64_t z = key * 0x9e3779b97f4a7c15ULL + static_cast<std::uint64_t>(word) + 1;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+}  // namespace
+
+std::vector<int> spell_word(const std::string& word, const ModelInfo& info) {
+    const int separator = separator_index(info);
+    std::vector<int> tokens;
+    for (std::size_t at = 0; at < word.size();) {
+        int best = -1;
+        std::size_t best_size = 0;
+        for (std::size_t i = 0; i < info.labels.size(); ++i) {
+            const std::string& l = info.labels[i];
+            const int token = static_cast<int>(i);
+            if (token == info.blank || token == separator || l.size() <= best_size) continue;
+            if (word.compare(at, l.size(), l) == 0) {
+                best = token;
+                best_size = l.size();
+            }
+        }
+        if (best < 0) return {};
+        tokens.push_back(best);
+        at += best_size;
     }
+    return tokens;
+}
+
+std::string check_lexicon(const std::vector<std::string>& words, const ModelInfo& info) {
+    for (const std::string& w : words) {
+        if (w.empty()) return "a word is empty";
+        if (spell_word(w, info).empty()) {
+            std::string why = "the word \"" + w + "\" cannot be spelled with the model's labels";
+            if (const int sep = separator_index(info); sep >= 0 && w.find(info.labels[static_cast<std::size_t>(sep)]) != std::string::npos)
+                why += " (it holds the word separator \"" + info.word_separator + "\")";
+            return why;
+        }
+    }
+    return {};
+}
+
+const std::vector<std::string>* lexicon_in_use(const ModelInfo& info, const PostConfig& post) noexcept {
+    if (info.output_kind != OutputKind::ctc || post.decoding == CtcDecoding::greedy) return nullptr;
+    if (!post.lexicon.empty()) return &post.lexicon;
+    if (!info.lexicon.empty()) return &info.lexicon;
+    return nullptr;
+}
+
+double word_penalty_in_use(const ModelInfo& info, const PostConfig& post) noexcept {
+    return post.word_penalty >= 0 ? post.word_penalty : info.word_penalty;
+}
+
+std::string check_decoding(const ModelInfo& info, const PostConfig& post) {
+    if (info.output_kind != OutputKind::ctc) {
+        if (post.decoding != CtcDecoding::automatic)
+            return "post.decoding = " + std::string(to_string(post.decoding)) + " applies to ctc models only (the model's output.kind is \"" +
+                   std::string(to_string(info.output_kind)) + "\")";
+        if (!post.lexicon.empty())
+            return "post.lexicon applies to ctc models only (the model's output.kind is \"" + std::string(to_string(info.output_kind)) + "\")";
+        return {};
+    }
+    if (post.decoding == CtcDecoding::greedy && !post.lexicon.empty())
+        return "post.lexicon is given, but post.decoding = greedy would not use it";
+    if (post.decoding == CtcDecoding::lexicon && lexicon_in_use(info, post) == nullptr)
+        return "post.decoding = lexicon, but the model's description has no output.lexicon and post.lexicon is empty";
+    if (std::string why = check_lexicon(post.lexicon, info); !why.empty()) return "post.lexicon: " + why;
+    return {};
+}
+
+Lexicon::Lexicon(const std::vector<std::string>& words, const ModelInfo& info) : nodes_(1) {
+    if (std::string why = check_lexicon(words, info); !why.empty()) throw std::invalid_argument(why);
+    for (const std::string& w : words) {
+        int node = 0;
+        for (const int token : spell_word(w, info)) {
+            int next = child(node, token);
+            if (next < 0) {
+                next = static_cast<int>(nodes_.size());
+                auto& children = nodes_[static_cast<std::size_t>(node)].children;
+                children.insert(std::lower_bound(children.begin(), children.end(), std::make_pair(token, 0)),
+                                std::make_pair(token, next));
+                nodes_.emplace_back();
+            }
+            node = next;
+        }
+        if (nodes_[static_cast<std::size_t>(node)].word < 0) {
+            nodes_[static_cast<std::size_t>(node)].word = static_cast<int>(words_.size());
+            words_.push_back(w);
+        }
+    }
+}
+
+int Lexicon::child(int node, int token) const noexcept {
+    const auto& children = nodes_[static_cast<std::size_t>(node)].children;
+    const auto it = std::lower_bound(children.begin(), children.end(), std::make_pair(token, 0));
+    return it != children.end() && it->first == token ? it->second : -1;
+}
+
+std::size_t LexiconSearch::StateHash::operator()(const State& s) const noexcept {
+    return static_cast<std::size_t>(mix(s.key ^ (static_cast<std::uint64_t>(static_cast<std::uint32_t>(s.node)) << 20),
+                                        s.last));
+}
+
+LexiconSearch::LexiconSearch(const ModelInfo& info, const std::vector<std::string>& words, double word_penalty,
+                             std::size_t beam_width)
+    : lexicon_(words, info),
+      blank_(info.blank),
+      separator_(separator_index(info)),
+      word_penalty_(word_penalty),
+      beam_width_(std::max<std::size_t>(beam_width, 1)),
+      logp_(info.labels.size()) {
+    reset();
+}
+
+void LexiconSearch::reset() {
+    beam_.assign(1, Path{});
+}
+
+LexiconSearch::Path LexiconSearch::finish_word(const Path& p) const {
+    const int id = lexicon_.word_at(p.node);
+    Path n = p;
+    Word w;
+    w.word = lexicon_.word(id);
+    w.start_seconds = p.start;
+    w.end_seconds = p.end;
+    w.confidence = static_cast<float>(p.sum / static_cast<double>(std::max<std::int64_t>(p.frames, 1)));
+    n.words = std::make_shared<const WordLink>(WordLink{p.words, std::move(w)});
+    n.key = mix(p.key, id);
+    n.node = 0;
+    n.sum = 0;
+    n.frames = 0;
+    return n;
+}
+
+void LexiconSearch::add(Path&& p) {
+    const State state{p.key, p.node, p.last};
+    const auto [it, fresh] = at_.try_emplace(state, next_.size());
+    if (fresh) {
+        next_.push_back(std::move(p));
+    } else if (p.score > next_[it->second].score) {  // equal scores keep the path found first
+        next_[it->second] = std::move(p);
+    }
+}
+
+void LexiconSearch::expand(const Path& p, int token, double t0, double t1, const float* posteriors) {
+    const double score = p.score + logp_[static_cast<std::size_t>(token)];
+    const double posterior = posteriors[token];
+    if (token == blank_) {
+        Path n = p;
+        n.score = score;
+        n.last = token;
+        add(std::move(n));
+        return;
+    }
+    if (token == p.last) {  // the same token held over another frame
+        Path n = p;
+        n.score = score;
+        if (token != separator_) {
+            n.end = t1;
+            n.sum += posterior;
+            ++n.frames;
+        }
+        add(std::move(n));
+        return;
+    }
+    if (token == separator_) {
+        if (p.node == 0 || lexicon_.word_at(p.node) >= 0) {  // between words, or at the end of one
+            Path n = p.node == 0 ? p : finish_word(p);
+            n.score = score;
+            n.last = token;
+            add(std::move(n));
+        }
+        return;
+    }
+    // A token that goes on spelling the word (or starts one from between words) ...
+    const auto spell = [&](Path n, int node) {
+        if (n.node == 0) {  // a new word: it pays the penalty now, so that paths compare fairly at once
+            n.start = t0;
+            n.sum = 0;
+            n.frames = 0;
+            n.score -= word_penalty_;
+        }
+        n.node = node;
+        n.score += score - p.score;
+        n.last = token;
+        n.end = t1;
+        n.sum += posterior;
+        ++n.frames;
+        add(std::move(n));
+    };
+    if (const int c = lexicon_.child(p.node, token); c >= 0) spell(p, c);
+    // ... or, for a model without a separator, ends the word there and starts the next. A model with one must
+    // say where words end: a path may put the separator on a frame that favours the blank, at its price, but
+    // never skips it (else any string of letters would pass as a string of one-letter words).
+    if (separator_ < 0 && p.node != 0 && lexicon_.word_at(p.node) >= 0)
+        if (const int c = lexicon_.child(0, token); c >= 0) spell(finish_word(p), c);
+}
+
+void LexiconSearch::push(double t0, double t1, const float* posteriors) {
+    const std::size_t n = logp_.size();
+    double top = -std::numeric_limits<double>::infinity();
+    for (std::size_t k = 0; k < n; ++k) {
+        // Posteriors of 0 (a softmax underflow) stay finite, far below any path worth keeping.
+        logp_[k] = std::log(std::max(static_cast<double>(posteriors[k]), 1e-30));
+        top = std::max(top, logp_[k]);
+    }
+    tokens_.clear();
+    for (std::size_t k = 0; k < n; ++k)
+        if (logp_[k] >= top - kTokenBeam) tokens_.push_back(static_cast<int>(k));
+    next_.clear();
+    at_.clear();
+    for (const Path& p : beam_)
+        for (const int token : tokens_) expand(p, token, t0, t1, posteriors);
+    // Best first; equal scores in a fixed order of their states, so that the search never depends on the order
+    // of a hash table.
+    std::sort(next_.begin(), next_.end(), [](const Path& a, const Path& b) {
+        if (a.score != b.score) return a.score > b.score;
+        if (a.key != b.key) return a.key < b.key;
+        if (a.node != b.node) return a.node < b.node;
+        return a.last < b.last;
+    });
+    std::size_t keep = std::min(next_.size(), beam_width_);
+    while (keep > 1 && next_[keep - 1].score < next_.front().score - kScoreBeam) --keep;
+    next_.resize(keep);
+    beam_.swap(next_);
+}
+
+std::vector<Word> LexiconSearch::best() const {
+    // beam_ is sorted best first.
+    const Path* chosen = nullptr;
+    for (const Path& p : beam_)
+        if (p.node == 0 || lexicon_.word_at(p.node) >= 0) {
+            chosen = &p;
+            break;
+        }
+    Path whole;
+    if (chosen == nullptr) {
+        chosen = &beam_.front();  // no path is at a word's end: the best, without its unfinished word
+    } else if (chosen->node != 0) {
+        whole = finish_word(*chosen);
+        chosen = &whole;
+    }
+    std::vector<Word> words;
+    for (const WordLink* link = chosen->words.get(); link != nullptr; link = link->previous.get()) words.push_back(link->word);
+    std::reverse(words.begin(), words.end());
+    return words;
+}
+
+CtcDecoder::CtcDecoder(const ModelInfo& info, double utterance_gap_seconds, const std::vector<std::string>* lexicon,
+                       double word_penalty)
+    : labels_(info.labels), blank_(info.blank), separator_(separator_index(info)), gap_(utterance_gap_seconds) {
+    if (lexicon != nullptr && !lexicon->empty()) search_.emplace(info, *lexicon, word_penalty);
 }
 
 void CtcDecoder::reset() {
@@ -29,6 +291,7 @@ void CtcDecoder::reset() {
     word_frames_ = 0;
     words_.clear();
     last_end_ = 0;
+    if (search_) search_->reset();
 }
 
 void CtcDecoder::close_token() {
@@ -56,6 +319,11 @@ void CtcDecoder::close_word() {
 
 void CtcDecoder::close_utterance(std::vector<Transcript>& ready) {
     close_word();
+    if (search_) {
+        // The best tokens said where the utterance is; the search says which lexicon words it holds.
+        if (!words_.empty()) words_ = search_->best();
+        search_->reset();
+    }
     if (words_.empty()) return;
     Transcript t;
     t.start_seconds = words_.front().start_seconds;
@@ -72,6 +340,7 @@ void CtcDecoder::push(double t0, double t1, const float* posteriors, std::vector
     const bool repeat = best == previous_;
     previous_ = best;
     if (best == blank_ || best == separator_) {
+        if (search_) search_->push(t0, t1, posteriors);
         close_token();
         if (best == separator_) close_word();
         // No token can start before t1 now: once that is past the gap, the utterance is over. Deciding here
@@ -80,6 +349,7 @@ void CtcDecoder::push(double t0, double t1, const float* posteriors, std::vector
         return;
     }
     if (repeat) {  // the same token over consecutive frames is one token
+        if (search_) search_->push(t0, t1, posteriors);
         token_end_ = t1;
         token_sum_ += p;
         ++token_frames_;
@@ -88,6 +358,7 @@ void CtcDecoder::push(double t0, double t1, const float* posteriors, std::vector
     }
     close_token();
     if (has_content() && t0 - last_end_ > gap_) close_utterance(ready);
+    if (search_) search_->push(t0, t1, posteriors);
     token_ = best;
     token_start_ = t0;
     token_end_ = t1;

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <utility>
 
+#include "ctc.h"
 #include "failure.h"
 
 namespace arpipe {
@@ -54,6 +55,8 @@ constexpr Names<InputKind> kInputKinds = {{InputKind::log_mel, "log_mel"}, {Inpu
 constexpr Names<OutputKind> kOutputKinds = {
     {OutputKind::clip, "clip"}, {OutputKind::frames, "frames"}, {OutputKind::ctc, "ctc"}};
 constexpr Names<CtcScores> kCtcScores = {{CtcScores::log_probs, "log_probs"}, {CtcScores::logits, "logits"}};
+constexpr Names<CtcDecoding> kCtcDecodings = {
+    {CtcDecoding::automatic, "auto"}, {CtcDecoding::greedy, "greedy"}, {CtcDecoding::lexicon, "lexicon"}};
 constexpr Names<Activation> kActivations = {
     {Activation::softmax, "softmax"}, {Activation::sigmoid, "sigmoid"}, {Activation::none, "none"}};
 constexpr Names<MelScale> kMelScales = {{MelScale::htk, "htk"}, {MelScale::slaney, "slaney"}};
@@ -89,6 +92,13 @@ std::string_view to_string(InputKind kind) noexcept { return name_of(kInputKinds
 std::string_view to_string(OutputKind kind) noexcept { return name_of(kOutputKinds, kind); }
 std::string_view to_string(Activation activation) noexcept { return name_of(kActivations, activation); }
 std::string_view to_string(CtcScores scores) noexcept { return name_of(kCtcScores, scores); }
+std::string_view to_string(CtcDecoding decoding) noexcept { return name_of(kCtcDecodings, decoding); }
+
+ParseResult<CtcDecoding> parse_ctc_decoding(std::string_view text) {
+    for (const auto& [value, name] : kCtcDecodings)
+        if (text == name) return {value, {}};
+    return {std::nullopt, "decoding \"" + std::string(text) + "\" is not one of: auto, greedy, lexicon"};
+}
 std::string_view to_string(MelScale scale) noexcept { return name_of(kMelScales, scale); }
 std::string_view to_string(MelNorm norm) noexcept { return name_of(kMelNorms, norm); }
 
@@ -172,6 +182,20 @@ ModelInfo parse_model_description(const std::string& json_text) {
                 bad("output.word_separator = " + out["word_separator"].dump() + " is the blank token (output.blank = " +
                     std::to_string(m.blank) + ")");
         }
+        if (out.contains("lexicon") && !out["lexicon"].is_null()) {
+            const json& lexicon = out["lexicon"];
+            if (!lexicon.is_array() || lexicon.size() > kMaxLexiconWords)
+                bad("output.lexicon must be an array of at most " + std::to_string(kMaxLexiconWords) + " words");
+            for (const json& w : lexicon) {
+                if (!w.is_string() || w.get<std::string>().empty()) bad("output.lexicon: " + w.dump() + " is not a non-empty string");
+                m.lexicon.push_back(w.get<std::string>());
+            }
+            if (std::string why = check_lexicon(m.lexicon, m); !why.empty()) bad("output.lexicon: " + why);
+        }
+        if (out.contains("word_penalty")) m.word_penalty = get_number(out, "output.", "word_penalty", 0.0, 1000.0);
+    } else {
+        for (const char* name : {"lexicon", "word_penalty"})
+            if (out.contains(name)) bad(std::string("output.") + name + " applies to output.kind \"ctc\" only");
     }
     m.description_json = json_text;
     return m;

@@ -28,6 +28,10 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
+int effective_top_k(const ModelInfo& info, const PostConfig& post) noexcept {
+    return lexicon_in_use(info, post) != nullptr ? 0 : post.top_k;
+}
+
 void score_steps(float* scores, std::int64_t steps, std::int64_t labels, Activation activation, int top_k) {
     for (std::int64_t s = 0; s < steps; ++s) {
         float* row = scores + s * labels;
@@ -264,7 +268,7 @@ InputRecords::InputRecords(const ModelInfo& info, std::int64_t steps, const Post
       post_(post),
       scores_(scores),
       tracker_(info.labels.size(), post),
-      decoder_(info, post.utterance_gap_seconds) {}
+      decoder_(info, post.utterance_gap_seconds, lexicon_in_use(info, post), word_penalty_in_use(info, post)) {}
 
 void InputRecords::start(std::size_t index, const std::string& name) {
     index_ = index;
@@ -289,7 +293,7 @@ void InputRecords::segment(const SegmentInfo& seg, const float* top, const float
     }
     if (info_.output_kind == OutputKind::ctc) {
         // The argmax and its posterior are the same before and after top-k (k >= 1 keeps the best, ties to the
-        // lower index as argmax), but with top_k = 0 `top` is `all`, so `all` when it is there is as good.
+        // lower index as argmax); lexicon decoding reads every posterior, and effective_top_k keeps them all.
         utterances_.clear();
         for_each_step(info_, steps_, seg, top,
                       [&](double t0, double t1, const float* row) { decoder_.push(t0, t1, row, utterances_); });

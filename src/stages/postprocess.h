@@ -21,6 +21,10 @@
 
 namespace arpipe {
 
+/// The top-k that score_steps applies for a model under `post`: post.top_k, except for a ctc model decoded with
+/// a lexicon, whose search reads every token's posterior (0: all kept).
+[[nodiscard]] int effective_top_k(const ModelInfo& info, const PostConfig& post) noexcept;
+
 /// In place over `steps` rows of `labels` raw outputs: applies the activation, then zeroes every score
 /// outside the row's `top_k` best (0 keeps all). Throws Failure(model_output) on NaN/Inf in the output, and on
 /// a score outside [0, 1] after the activation (only `none` can give one: the model must output

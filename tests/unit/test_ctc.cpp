@@ -4,7 +4,9 @@
 // decides which window speaks for each frame.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -141,6 +143,208 @@ TEST_SUITE("ctc decoder") {
     }
 }
 
+namespace {
+
+/// Rows of posteriors over "_|abc" from a string of frames: each character is the frame's best token with
+/// posterior `p` (the rest shared by the others), and '*' is a frame given in `special`, in order.
+std::vector<std::vector<float>> rows_of(const std::string& frames, const std::vector<std::vector<float>>& special = {},
+                                        float p = 0.9f) {
+    const std::string tokens = "_|abc";
+    std::vector<std::vector<float>> rows;
+    std::size_t next_special = 0;
+    for (const char c : frames) {
+        if (c == '*') {
+            rows.push_back(special.at(next_special++));
+            continue;
+        }
+        std::vector<float> row(5, (1.0f - p) / 4.0f);
+        row[tokens.find(c)] = p;
+        rows.push_back(row);
+    }
+    return rows;
+}
+
+/// Runs the decoder over `rows`, one frame per 0.02 s, with `lexicon` (none: greedy).
+std::vector<Transcript> decode_rows(const std::vector<std::vector<float>>& rows, const std::vector<std::string>* lexicon,
+                                    double gap = 0.8) {
+    const arpipe::ModelInfo info = arpipe::parse_model_description(ctc_description().dump());
+    arpipe::CtcDecoder decoder(info, gap, lexicon);
+    std::vector<Transcript> out;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const double t0 = std::round(static_cast<double>(i) * 0.02 * 1e6) / 1e6;
+        decoder.push(t0, std::round((t0 + 0.02) * 1e6) / 1e6, rows[i].data(), out);
+    }
+    decoder.finish(out);
+    return out;
+}
+
+/// Whether `text` (letters and '|') splits at its separators into pieces that are each empty or a lexicon
+/// word: what a lexicon path's collapsed tokens must spell.
+bool spells_words(const std::string& text, const std::vector<std::string>& lexicon) {
+    std::istringstream pieces(text);
+    for (std::string piece; std::getline(pieces, piece, '|');)
+        if (!piece.empty() && std::find(lexicon.begin(), lexicon.end(), piece) == lexicon.end()) return false;
+    return true;
+}
+
+}  // namespace
+
+TEST_SUITE("ctc lexicon decoding") {
+    TEST_CASE("a misspelling becomes the lexicon word the frames support best") {
+        // Greedy reads "ab": the third frame's c (0.35) loses to the blank (0.55). "abc" is a word, "ab" is not.
+        const std::vector<std::string> lexicon{"abc", "ba", "cab"};
+        const auto rows = rows_of("aab*__", {{0.55f, 0.02f, 0.04f, 0.04f, 0.35f}});
+        CHECK(texts(decode_rows(rows, nullptr)) == "ab");
+        const auto ts = decode_rows(rows, &lexicon);
+        REQUIRE(ts.size() == 1);
+        CHECK(ts[0].text == "abc");
+        REQUIRE(ts[0].words.size() == 1);
+        CHECK(ts[0].words[0].start_seconds == doctest::Approx(0.0));
+        CHECK(ts[0].words[0].end_seconds == doctest::Approx(0.08));
+        // The path's own posteriors: a 0.9, a 0.9, b 0.9, c 0.35.
+        CHECK(ts[0].words[0].confidence == doctest::Approx((0.9 + 0.9 + 0.9 + 0.35) / 4.0));
+    }
+
+    TEST_CASE("words run together are split into lexicon words at a separator the path puts on a blank frame") {
+        // "abcab" is no word; "abc|ab" costs the separator's 0.025 instead of the blank's 0.9 on frame 3.
+        const std::vector<std::string> lexicon{"abc", "ab"};
+        const auto rows = rows_of("abc_ab");
+        CHECK(texts(decode_rows(rows, nullptr)) == "abcab");
+        const auto ts = decode_rows(rows, &lexicon);
+        REQUIRE(ts.size() == 1);
+        CHECK(ts[0].text == "abc ab");
+        REQUIRE(ts[0].words.size() == 2);
+        CHECK(ts[0].words[0].end_seconds == doctest::Approx(0.06));
+        CHECK(ts[0].words[1].start_seconds == doctest::Approx(0.08));
+        CHECK(ts[0].words[1].end_seconds == doctest::Approx(0.12));
+    }
+
+    TEST_CASE("when the greedy words are lexicon words, lexicon decoding gives the same records") {
+        const std::vector<std::string> lexicon{"ab", "c", "ca", "a", "b"};
+        for (const std::string frames : {"__aa_b|ccc", "||ab||_|c_a|", "ab______c", "a__|b"}) {
+            CAPTURE(frames);
+            const auto rows = rows_of(frames);
+            const auto greedy = decode_rows(rows, nullptr, 0.1);
+            const auto lex = decode_rows(rows, &lexicon, 0.1);
+            REQUIRE(greedy.size() == lex.size());
+            for (std::size_t i = 0; i < greedy.size(); ++i) {
+                CHECK(lex[i].text == greedy[i].text);
+                CHECK(lex[i].start_seconds == greedy[i].start_seconds);
+                CHECK(lex[i].end_seconds == greedy[i].end_seconds);
+                REQUIRE(lex[i].words.size() == greedy[i].words.size());
+                for (std::size_t k = 0; k < greedy[i].words.size(); ++k) {
+                    CHECK(lex[i].words[k].start_seconds == greedy[i].words[k].start_seconds);
+                    CHECK(lex[i].words[k].end_seconds == greedy[i].words[k].end_seconds);
+                    CHECK(lex[i].words[k].confidence == doctest::Approx(greedy[i].words[k].confidence));
+                }
+            }
+        }
+    }
+
+    TEST_CASE("the search finds the best-scoring path that spells lexicon words (against every path, by brute force)") {
+        // 5 tokens over 6 frames: all 15,625 paths, collapsed as CTC does, scored by their log-posteriors.
+        const arpipe::ModelInfo info = arpipe::parse_model_description(ctc_description().dump());
+        const std::vector<std::string> lexicon{"a", "ab", "ba", "cab", "bc"};
+        const std::string tokens = "_|abc";
+        std::uint64_t seed = 42;
+        const auto uniform = [&seed] {  // a fixed xorshift: the same rows everywhere
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            return static_cast<double>(seed % 1000000) / 1e6;
+        };
+        int with_words = 0;
+        for (int trial = 0; trial < 40; ++trial) {
+            CAPTURE(trial);
+            constexpr int kFrames = 6;
+            std::vector<std::vector<float>> rows(kFrames, std::vector<float>(5));
+            for (auto& row : rows) {
+                double sum = 0;
+                for (float& v : row) sum += v = static_cast<float>(0.02 + uniform() * uniform());
+                for (float& v : row) v = static_cast<float>(v / sum);
+            }
+            double best = -1e300;
+            std::string best_text;
+            for (int path = 0; path < 15625; ++path) {
+                std::string collapsed;
+                double score = 0;
+                int last = -1;
+                for (int t = 0, code = path; t < kFrames; ++t, code /= 5) {
+                    const int k = code % 5;
+                    score += std::log(static_cast<double>(rows[static_cast<std::size_t>(t)][static_cast<std::size_t>(k)]));
+                    if (k != 0 && k != last) collapsed += tokens[static_cast<std::size_t>(k)];
+                    last = k;
+                }
+                if (score > best && spells_words(collapsed, lexicon)) {
+                    best = score;
+                    best_text = collapsed;
+                }
+            }
+            arpipe::LexiconSearch search(info, lexicon, /*word_penalty=*/0.0, /*beam_width=*/100000);
+            for (int t = 0; t < kFrames; ++t) search.push(t * 0.02, (t + 1) * 0.02, rows[static_cast<std::size_t>(t)].data());
+            std::string got, want;
+            for (const auto& w : search.best()) got += w.word;
+            for (const char c : best_text)
+                if (c != '|') want += c;
+            CHECK(got == want);
+            if (!want.empty()) ++with_words;
+        }
+        CHECK(with_words >= 20);  // the rows are not so flat that the empty path always wins
+    }
+
+    TEST_CASE("with a lexicon, every word is a lexicon word, in time order, over random frames") {
+        const std::vector<std::string> lexicon{"a", "abc", "ca", "bb", "cab"};
+        std::uint64_t seed = 7;
+        const auto next = [&seed] {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            return static_cast<unsigned>(seed >> 33);
+        };
+        for (int trial = 0; trial < 20; ++trial) {
+            std::vector<std::vector<float>> rows(400, std::vector<float>(5));
+            for (auto& row : rows) {
+                double sum = 0;
+                for (float& v : row) sum += v = static_cast<float>(next() % 1000 + 1) * (next() % 4 == 0 ? 8.0f : 1.0f);
+                for (float& v : row) v = static_cast<float>(v / sum);
+            }
+            double previous_end = 0;
+            for (const Transcript& t : decode_rows(rows, &lexicon, 0.05)) {
+                REQUIRE(!t.words.empty());
+                for (const auto& w : t.words) {
+                    CHECK(std::find(lexicon.begin(), lexicon.end(), w.word) != lexicon.end());
+                    CHECK(w.start_seconds >= previous_end - 1e-9);
+                    CHECK(w.end_seconds > w.start_seconds);
+                    CHECK(w.confidence > 0.0f);
+                    CHECK(w.confidence <= 1.0f);
+                    previous_end = w.end_seconds;
+                }
+            }
+        }
+    }
+
+    TEST_CASE("an utterance that no lexicon word fits gives no transcript (the empty path wins)") {
+        const std::vector<std::string> lexicon{"cc"};
+        CHECK(texts(decode_rows(rows_of("ab__"), nullptr)) == "ab");
+        // "cc" costs c, blank, c on frames whose c is at 0.025: worse than blanks all through.
+        CHECK(decode_rows(rows_of("ab__"), &lexicon).empty());
+        // Where the frames do say c_c, it is found.
+        CHECK(texts(decode_rows(rows_of("abc_c_"), &lexicon)) == "cc");
+    }
+
+    TEST_CASE("spelling: longest label first, never the blank or the separator; bad words are named") {
+        arpipe::ModelInfo info = arpipe::parse_model_description(ctc_description().dump());
+        CHECK(arpipe::spell_word("cab", info) == std::vector<int>{4, 2, 3});
+        CHECK(arpipe::spell_word("", info).empty());
+        CHECK(arpipe::spell_word("a|b", info).empty());
+        CHECK(arpipe::spell_word("_a", info).empty());
+        info.labels.push_back("ab");
+        CHECK(arpipe::spell_word("abc", info) == std::vector<int>{5, 4});
+        CHECK(arpipe::check_lexicon({"ab", "ba"}, info).empty());
+        CHECK(arpipe::check_lexicon({"ab", "abd"}, info) == "the word \"abd\" cannot be spelled with the model's labels");
+        CHECK(arpipe::check_lexicon({"a|b"}, info) ==
+              "the word \"a|b\" cannot be spelled with the model's labels (it holds the word separator \"|\")");
+    }
+}
+
 TEST_SUITE("ctc contract") {
     TEST_CASE("a ctc description parses its vocabulary, blank, separator and frame hop") {
         const arpipe::ModelInfo m = arpipe::parse_model_description(ctc_description().dump());
@@ -194,6 +398,57 @@ TEST_SUITE("ctc contract") {
         j = ctc_description();
         j["labels"] = {"_"};
         CHECK(error_of(j).find("at least 2 tokens") != std::string::npos);
+    }
+
+    TEST_CASE("output.lexicon: read when every word can be spelled; a bad word or a non-ctc model is refused") {
+        auto j = ctc_description();
+        j["output"]["lexicon"] = {"ab", "cab", "ab"};
+        const arpipe::ModelInfo info = arpipe::parse_model_description(j.dump());
+        CHECK(info.lexicon == std::vector<std::string>{"ab", "cab", "ab"});
+        CHECK(arpipe::Lexicon(info.lexicon, info).size() == 2);  // a word given twice is one word
+        j["output"]["lexicon"] = {"ab", "abd"};
+        CHECK(error_of(j) == "arpipe.json: output.lexicon: the word \"abd\" cannot be spelled with the model's labels");
+        j["output"]["lexicon"] = {"ab", ""};
+        CHECK(error_of(j) == "arpipe.json: output.lexicon: \"\" is not a non-empty string");
+        j["output"]["lexicon"] = "ab";
+        CHECK(error_of(j) == "arpipe.json: output.lexicon must be an array of at most 1000000 words");
+        auto clip = nlohmann::json::parse(R"({
+          "format": "arpipe-model/1", "name": "c", "sample_rate_hz": 8000, "input": {"kind": "waveform"},
+          "segment": {"seconds": 1.0, "hop_seconds": 1.0}, "output": {"kind": "clip", "activation": "softmax"},
+          "labels": ["x", "y"]})");
+        clip["output"]["lexicon"] = {"x"};
+        CHECK(error_of(clip) == "arpipe.json: output.lexicon applies to output.kind \"ctc\" only");
+    }
+
+    TEST_CASE("decoding settings: which lexicon is used, and what a load refuses") {
+        auto j = ctc_description();
+        const arpipe::ModelInfo plain = arpipe::parse_model_description(j.dump());
+        j["output"]["lexicon"] = {"ab", "c"};
+        const arpipe::ModelInfo with = arpipe::parse_model_description(j.dump());
+        arpipe::PostConfig post;
+        CHECK(arpipe::lexicon_in_use(plain, post) == nullptr);
+        CHECK(arpipe::lexicon_in_use(with, post) == &with.lexicon);
+        CHECK(arpipe::effective_top_k(plain, post) == 1);
+        CHECK(arpipe::effective_top_k(with, post) == 0);  // the search reads every posterior
+        post.decoding = arpipe::CtcDecoding::greedy;
+        CHECK(arpipe::lexicon_in_use(with, post) == nullptr);
+        CHECK(arpipe::effective_top_k(with, post) == 1);
+        CHECK(arpipe::check_decoding(with, post).empty());
+        post.lexicon = {"ba"};
+        CHECK(arpipe::check_decoding(with, post) == "post.lexicon is given, but post.decoding = greedy would not use it");
+        post.decoding = arpipe::CtcDecoding::automatic;
+        CHECK(arpipe::lexicon_in_use(plain, post) == &post.lexicon);  // the given words replace the model's
+        CHECK(arpipe::lexicon_in_use(with, post) == &post.lexicon);
+        post.lexicon = {"ba", "bad"};
+        CHECK(arpipe::check_decoding(plain, post) == "post.lexicon: the word \"bad\" cannot be spelled with the model's labels");
+        post.lexicon.clear();
+        post.decoding = arpipe::CtcDecoding::lexicon;
+        CHECK(arpipe::check_decoding(with, post).empty());
+        CHECK(arpipe::check_decoding(plain, post) ==
+              "post.decoding = lexicon, but the model's description has no output.lexicon and post.lexicon is empty");
+        arpipe::Config big;
+        big.post.lexicon.assign(arpipe::kMaxLexiconWords + 1, "a");
+        CHECK(big.validate() == "post.lexicon has 1000001 words, more than 1000000");
     }
 
     TEST_CASE("the utterance gap is a validated setting") {

@@ -208,6 +208,11 @@ def main():
     D.split_prompts(utts, args.seed)
     train = [u for u in utts if u.split == "train"]
     held = [u for u in utts if u.split == "eval"]
+    # The closed vocabulary for arpipe's lexicon decoding: training words and closed classes, none taken
+    # from the held-out prompts (see transcriber_data.ivr_lexicon). Saved with every checkpoint too.
+    lexicon, lex_stats = D.ivr_lexicon(args.seed)
+    DESCRIPTION["output"]["lexicon"] = lexicon
+    DESCRIPTION["output"]["word_penalty"] = D.WORD_PENALTY
     syn_train = D.synthetic(train, D.TRAIN_VOICES, args.seed)
     syn_eval = D.synthetic(held, [D.EVAL_VOICE], args.seed)
     others = D.other_speakers()
@@ -217,7 +222,8 @@ def main():
         langs[lang] = lu
     print(f"data: {len(train)} train prompts ({sum(len(u.audio) for u in train) / D.SR / 60:.1f} min), "
           f"{len(held)} held out ({sum(len(u.audio) for u in held) / D.SR / 60:.1f} min), skipped {skipped}; "
-          f"{len(syn_train)} synthetic train clips; {time.time() - t0:.0f} s", flush=True)
+          f"{len(syn_train)} synthetic train clips; lexicon {len(lexicon)} words (held-out word tokens out of "
+          f"it: {lex_stats['held_oov_tokens']}/{lex_stats['held_tokens']}); {time.time() - t0:.0f} s", flush=True)
     D.WORK.mkdir(parents=True, exist_ok=True)
     (D.WORK / "split.json").write_text(json.dumps(
         {"train": [u.key for u in train], "eval": [u.key for u in held], "skipped": skipped}, indent=1))
@@ -307,7 +313,8 @@ def main():
           "(one pass over the audio zero-padded to the last window's end)", flush=True)
 
     report = {"parameters": n_params, "file_bytes": out.stat().st_size, "train_seconds": round(train_s),
-              "train_prompts": len(train), "held_out_prompts": len(held)}
+              "train_prompts": len(train), "held_out_prompts": len(held), "lexicon_words": len(lexicon),
+              "lexicon_held_out_oov": {k: v for k, v in lex_stats.items() if k != "oov_words"}}
     sets = {"same speaker, held-out prompts (asterisk en, Allison Smith)": held,
             "same speaker, held-out digits and letters": [u for u in held if u.key.startswith(("digits/", "letters/"))],
             "same speaker, training prompts (not held out)": train[::4],

@@ -126,7 +126,8 @@ class Utt:
     source: str = ""
 
 
-def asterisk_prompts(lang="en"):
+def asterisk_prompts(lang="en", audio=True):
+    """The speakable prompts of one language, sorted by key; audio=False leaves Utt.audio None (texts only)."""
     texts = read_texts(lang)
     base = f"{AST}/{LANG_DIRS[lang]}"
     utts, skipped = [], []
@@ -138,7 +139,7 @@ def asterisk_prompts(lang="en"):
         if t is None:
             skipped.append(key)
             continue
-        utts.append(Utt(key, t, load_wav(p), source=f"asterisk_{lang}"))
+        utts.append(Utt(key, t, load_wav(p) if audio else None, source=f"asterisk_{lang}"))
     return utts, skipped
 
 
@@ -157,6 +158,41 @@ def split_prompts(utts, seed=1234):
     for u in utts:
         u.split = "eval" if u.text in ev else "train"
     return utts
+
+
+# Number, ordinal and calendar words an IVR reads out (asterisk says dates, times and counts), listed here from
+# the language, not from any prompt: ordinals as spoken in dates ("the twenty first"), weekdays, months.
+CLOSED_CLASSES = (
+    "oh hundred thousand million first second third fourth fifth sixth seventh eighth ninth tenth eleventh "
+    "twelfth thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth thirtieth "
+    "fortieth fiftieth sixtieth seventieth eightieth ninetieth hundredth monday tuesday wednesday thursday "
+    "friday saturday sunday january february march april may june july august september october november "
+    "december")
+
+# Nats arpipe's lexicon decoding takes off a path's score per word (arpipe.json output.word_penalty): chosen
+# on training prompts (eval_transcriber.py --sets train --word-penalty B, B in 0-8), never on held-out ones.
+WORD_PENALTY = 1.0
+
+
+def ivr_lexicon(seed=1234):
+    """The closed vocabulary for lexicon decoding (arpipe.json output.lexicon), with no word taken from the
+    held-out prompts: the words of the training prompts (split_prompts with `seed`), plus the classes the
+    domain defines by construction, spelled as normalise() spells them: the letters a-z (a letter prompt's
+    text is the letter itself, "letters/q: q"), the number words of 0-99, star, pound and CLOSED_CLASSES.
+    Returns (sorted words, stats); stats counts the held-out word tokens and distinct words, and those of
+    them outside the vocabulary (for the docs: the words lexicon decoding cannot produce there)."""
+    utts, _ = asterisk_prompts("en", audio=False)
+    split_prompts(utts, seed)
+    words = {w for u in utts if u.split == "train" for w in u.text.split()}
+    words |= {normalise(c) for c in "abcdefghijklmnopqrstuvwxyz"}
+    words |= {w for n in range(100) for w in num_words(n).split()}
+    words |= set(normalise("* #").split())
+    words |= set(CLOSED_CLASSES.split())
+    held = [w for u in utts if u.split == "eval" for w in u.text.split()]
+    oov = [w for w in held if w not in words]
+    stats = {"held_tokens": len(held), "held_oov_tokens": len(oov),
+             "held_words": len(set(held)), "held_oov_words": len(set(oov)), "oov_words": sorted(set(oov))}
+    return sorted(words), stats
 
 
 def silences():
