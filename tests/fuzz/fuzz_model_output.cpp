@@ -137,7 +137,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         info.blank = static_cast<int>(r.byte() % labels);
         const auto separator = static_cast<std::int64_t>(r.byte() % (labels + 1));  // == labels: none
         if (separator < labels && separator != info.blank) info.word_separator = info.labels[separator];
-        arpipe::CtcDecoder decoder(info, 0.02 * (1 + r.byte() % 8));
+        // Half of the inputs decode with a lexicon of up to 8 words of 1-3 tokens each (never the blank or
+        // the separator), and every word that comes out must be one of them.
+        std::vector<std::string> lexicon;
+        if (r.byte() % 2 == 0) {
+            const int words = 1 + r.byte() % 8;
+            for (int w = 0; w < words; ++w) {
+                std::string word;
+                for (int k = 0, n = 1 + r.byte() % 3; k < n; ++k) {
+                    const auto token = static_cast<std::int64_t>(r.byte() % labels);
+                    if (token != info.blank && info.labels[token] != info.word_separator) word += info.labels[token];
+                }
+                if (!word.empty()) lexicon.push_back(word);
+            }
+        }
+        const double gap = 0.02 * (1 + r.byte() % 8);
+        arpipe::CtcDecoder decoder(info, gap, lexicon.empty() ? nullptr : &lexicon, r.byte() % 4);
         std::vector<arpipe::Transcript> out;
         for (std::int64_t s = 0; s < rows; ++s)
             decoder.push(0.02 * static_cast<double>(s), 0.02 * static_cast<double>(s + 1), scores.data() + s * labels, out);
@@ -146,9 +161,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         for (const arpipe::Transcript& t : out) {
             if (t.words.empty() || t.text.empty() || t.start_seconds < previous_end || !(t.end_seconds > t.start_seconds))
                 __builtin_trap();
-            for (const arpipe::Word& w : t.words)
+            for (const arpipe::Word& w : t.words) {
                 if (w.word.empty() || !(w.end_seconds > w.start_seconds) || !(w.confidence >= 0.0f && w.confidence <= 1.0f))
                     __builtin_trap();
+                if (!lexicon.empty() && std::find(lexicon.begin(), lexicon.end(), w.word) == lexicon.end()) __builtin_trap();
+            }
             previous_end = t.end_seconds;
         }
     }
