@@ -54,11 +54,17 @@ std::vector<float> utterances(std::uint32_t seed, double seconds) {
 
 std::string model_path(const std::string& name) { return testing::repo_path("tests/data/models/" + name); }
 
-/// JSON Lines of a run of `model` over `inputs`.
+/// A lexicon for the fixtures' letters: some of the words utterances() makes, not all, so that lexicon
+/// decoding has to overrule the best tokens.
+const std::vector<std::string> kFixtureLexicon{"a", "b", "c", "ab", "ba", "ca", "cc", "abc", "cab", "bca", "abca"};
+
+/// JSON Lines of a run of `model` over `inputs`, decoded with `lexicon` when it is not empty.
 std::string jsonl(const std::string& model, const std::vector<arpipe::Input>& inputs, int threads = 2, int batch = 4,
-                  int tokens = 0, double chunk_seconds = 30, std::size_t failures = 0) {
+                  int tokens = 0, double chunk_seconds = 30, std::size_t failures = 0,
+                  const std::vector<std::string>& lexicon = {}) {
     arpipe::Config c;
     c.model_path = model_path(model);
+    c.post.lexicon = lexicon;
     c.parallel.threads = threads;
     c.parallel.batch = batch;
     c.parallel.tokens = tokens;
@@ -123,6 +129,14 @@ TEST_SUITE("ctc transcripts") {
                     same_transcripts(jsonl(model, in), whole);
                 }
                 same_transcripts(jsonl("ctc_wave_energy.pt", in), jsonl("ctc_wave_energy_whole.pt", in));
+                // The same with lexicon decoding, which reads every posterior of every frame, not only the best.
+                const std::string whole_lexicon = jsonl("ctc_energy_whole.pt", in, 2, 4, 0, 30, 0, kFixtureLexicon);
+                CHECK(parse(whole_lexicon).transcripts.size() >= 3);
+                CHECK(whole_lexicon != whole);
+                for (const char* model : {"ctc_energy.pt", "ctc_energy_s3_h1.pt", "ctc_energy_s2.4_h1.6.pt"}) {
+                    CAPTURE(model);
+                    same_transcripts(jsonl(model, in, 2, 4, 0, 30, 0, kFixtureLexicon), whole_lexicon);
+                }
             }
         }
     }
@@ -148,21 +162,38 @@ TEST_SUITE("ctc transcripts") {
                     CHECK(jsonl("ctc_energy.pt", inputs, threads, batch, tokens, 30, 1) == reference);
                 }
         CHECK(jsonl("ctc_energy.pt", inputs, 2, 3, 4, 1.0, 1) == reference);  // 1 s chunks decoded apart
+        const std::string lexicon = jsonl("ctc_energy.pt", inputs, 1, 1, 1, 30, 1, kFixtureLexicon);
+        CHECK(lexicon != reference);
+        for (const int threads : {1, 2})
+            for (const int batch : {1, 3}) {
+                CAPTURE(threads);
+                CAPTURE(batch);
+                CHECK(jsonl("ctc_energy.pt", inputs, threads, batch, 4, 30, 1, kFixtureLexicon) == lexicon);
+            }
+        CHECK(jsonl("ctc_energy.pt", inputs, 2, 3, 4, 1.0, 1, kFixtureLexicon) == lexicon);
     }
 
-    TEST_CASE("a stream gives the same transcripts as a run over the same audio") {
+    TEST_CASE("a stream gives the same transcripts as a run over the same audio, greedy and with a lexicon") {
         const std::vector<float> x = utterances(7, 15.0);
-        const std::string offline = jsonl("ctc_energy.pt", {arpipe::Input::pcm("live", x, kRate, 1)});
-        auto engine = testing::load_engine("ctc_energy.pt");
-        std::ostringstream out;
-        auto writer = arpipe::make_writer(arpipe::OutputFormat::jsonl, out);
-        arpipe::StreamOptions options;
-        options.name = "live";
-        auto stream = engine->open_stream(kRate, 1, *writer, options);
-        for (std::size_t at = 0; at < x.size(); at += 1234)
-            stream->push(x.data() + at, std::min<std::size_t>(1234, x.size() - at));
-        stream->finish();
-        CHECK(out.str() == offline);
+        for (const bool with_lexicon : {false, true}) {
+            CAPTURE(with_lexicon);
+            const std::vector<std::string> lexicon = with_lexicon ? kFixtureLexicon : std::vector<std::string>{};
+            const std::string offline = jsonl("ctc_energy.pt", {arpipe::Input::pcm("live", x, kRate, 1)}, 2, 4, 0, 30, 0, lexicon);
+            arpipe::Config c;
+            c.model_path = model_path("ctc_energy.pt");
+            c.post.lexicon = lexicon;
+            auto loaded = arpipe::Engine::load(c);
+            REQUIRE_MESSAGE(loaded.engine, loaded.error);
+            std::ostringstream out;
+            auto writer = arpipe::make_writer(arpipe::OutputFormat::jsonl, out);
+            arpipe::StreamOptions options;
+            options.name = "live";
+            auto stream = loaded.engine->open_stream(kRate, 1, *writer, options);
+            for (std::size_t at = 0; at < x.size(); at += 1234)
+                stream->push(x.data() + at, std::min<std::size_t>(1234, x.size() - at));
+            stream->finish();
+            CHECK(out.str() == offline);
+        }
     }
 
     TEST_CASE("every input ends in one summary or one error, after its transcripts") {
