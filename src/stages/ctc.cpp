@@ -251,6 +251,14 @@ void LexiconSearch::push(double t0, double t1, const float* posteriors) {
     });
     std::size_t keep = std::min(next_.size(), beam_width_);
     while (keep > 1 && next_[keep - 1].score < next_.front().score - kScoreBeam) --keep;
+    // The best path that can end a word here survives whatever its score: when every better path is inside a
+    // word the audio does not go on to spell (an out-of-lexicon word), the search carries on from it instead
+    // of losing the rest of the utterance.
+    const auto can_end = [this](const Path& p) { return p.node == 0 || lexicon_.word_at(p.node) >= 0; };
+    if (std::none_of(next_.begin(), next_.begin() + static_cast<std::ptrdiff_t>(keep), can_end)) {
+        const auto found = std::find_if(next_.begin() + static_cast<std::ptrdiff_t>(keep), next_.end(), can_end);
+        if (found != next_.end()) std::swap(next_[keep++], *found);  // it scores below every kept path
+    }
     next_.resize(keep);
     beam_.swap(next_);
 }

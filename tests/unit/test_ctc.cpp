@@ -330,6 +330,26 @@ TEST_SUITE("ctc lexicon decoding") {
         CHECK(texts(decode_rows(rows_of("abc_c_"), &lexicon)) == "cc");
     }
 
+    TEST_CASE("a word outside the lexicon does not lose the rest of the utterance") {
+        // "aba" starts "abab" and no other word, so the best paths are all inside it when "c|c|c|" comes, and
+        // none of them can reach a word's end again. The best path that can end a word is kept whatever its
+        // rank, and the search goes on from it (a small beam makes the case easy to build).
+        const arpipe::ModelInfo info = arpipe::parse_model_description(ctc_description().dump());
+        const std::vector<std::string> lexicon{"abab", "c"};
+        const auto rows = rows_of("abac|c|c|_");
+        const auto decode = [&](std::size_t beam_width) {
+            arpipe::LexiconSearch search(info, lexicon, 0.0, beam_width);
+            for (std::size_t t = 0; t < rows.size(); ++t)
+                search.push(static_cast<double>(t) * 0.02, static_cast<double>(t + 1) * 0.02, rows[t].data());
+            std::string text;
+            for (const auto& w : search.best()) text += (text.empty() ? "" : " ") + w.word;
+            return text;
+        };
+        // The best path puts abab's last b on the first c frame; without the kept path, the beam of 2 gave "".
+        CHECK(decode(100000) == "abab c c");
+        CHECK(decode(2) == "abab c c");
+    }
+
     TEST_CASE("spelling: longest label first, never the blank or the separator; bad words are named") {
         arpipe::ModelInfo info = arpipe::parse_model_description(ctc_description().dump());
         CHECK(arpipe::spell_word("cab", info) == std::vector<int>{4, 2, 3});
