@@ -194,7 +194,7 @@ void LexiconSearch::expand(const Path& p, int token, double t0, double t1, const
         return;
     }
     if (token == separator_) {
-        if (p.node == 0 || lexicon_.word_at(p.node) >= 0) {  // between words, or at the end of one
+        if (at_boundary(p)) {
             Path n = p.node == 0 ? p : finish_word(p);
             n.score = score;
             n.last = token;
@@ -241,6 +241,10 @@ void LexiconSearch::push(double t0, double t1, const float* posteriors) {
     at_.clear();
     for (const Path& p : beam_)
         for (const int token : tokens_) expand(p, token, t0, t1, posteriors);
+    if (next_.empty()) {  // no path could take a token near the best: try them all (the blank fits every path)
+        for (const Path& p : beam_)
+            for (std::size_t k = 0; k < n; ++k) expand(p, static_cast<int>(k), t0, t1, posteriors);
+    }
     // Best first; equal scores in a fixed order of their states, so that the search never depends on the order
     // of a hash table.
     std::sort(next_.begin(), next_.end(), [](const Path& a, const Path& b) {
@@ -254,7 +258,7 @@ void LexiconSearch::push(double t0, double t1, const float* posteriors) {
     // The best path that can end a word here survives whatever its score: when every better path is inside a
     // word the audio does not go on to spell (an out-of-lexicon word), the search carries on from it instead
     // of losing the rest of the utterance.
-    const auto can_end = [this](const Path& p) { return p.node == 0 || lexicon_.word_at(p.node) >= 0; };
+    const auto can_end = [this](const Path& p) { return at_boundary(p); };
     if (std::none_of(next_.begin(), next_.begin() + static_cast<std::ptrdiff_t>(keep), can_end)) {
         const auto found = std::find_if(next_.begin() + static_cast<std::ptrdiff_t>(keep), next_.end(), can_end);
         if (found != next_.end()) std::swap(next_[keep++], *found);  // it scores below every kept path
@@ -267,7 +271,7 @@ std::vector<Word> LexiconSearch::best() const {
     // beam_ is sorted best first.
     const Path* chosen = nullptr;
     for (const Path& p : beam_)
-        if (p.node == 0 || lexicon_.word_at(p.node) >= 0) {
+        if (at_boundary(p)) {
             chosen = &p;
             break;
         }

@@ -123,6 +123,8 @@ private:
         std::size_t operator()(const State& s) const noexcept;
     };
 
+    /// Whether `p` is between words or at the end of one (where a separator may come, or the utterance end).
+    [[nodiscard]] bool at_boundary(const Path& p) const noexcept { return p.node == 0 || lexicon_.word_at(p.node) >= 0; }
     [[nodiscard]] Path finish_word(const Path& p) const;
     void expand(const Path& p, int token, double t0, double t1, const float* posteriors);
     void add(Path&& p);

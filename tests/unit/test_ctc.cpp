@@ -350,6 +350,15 @@ TEST_SUITE("ctc lexicon decoding") {
         CHECK(decode(2) == "abab c c");
     }
 
+    TEST_CASE("frames where every token but one has posterior 0 still leave a path (the blank is tried then)") {
+        // After "a", the only path is inside "ab"; the next frame says c with posterior 1 and nothing else,
+        // which that path cannot take. The search then tries every token, and the blank always fits.
+        const std::vector<std::string> lexicon{"ab", "c"};
+        const auto ts = decode_rows(rows_of("ac_b|c|__", {}, 1.0f), &lexicon);
+        CHECK(texts(ts) == "ab c");
+        CHECK(decode_rows(rows_of("a", {}, 1.0f), &lexicon).empty());  // an unfinished word alone says nothing
+    }
+
     TEST_CASE("spelling: longest label first, never the blank or the separator; bad words are named") {
         arpipe::ModelInfo info = arpipe::parse_model_description(ctc_description().dump());
         CHECK(arpipe::spell_word("cab", info) == std::vector<int>{4, 2, 3});
