@@ -116,6 +116,7 @@ def main():
         sets["other speakers: klettres en_GB letters"] = [u for u in others if u.source == "klettres_en_GB"]
         sets["other speakers: pocketsphinx cards/goforward/tidigits"] = [
             u for u in others if u.source == "pocketsphinx"]
+        sets["other speakers: saytime numbers (David C Dawson)"] = [u for u in others if u.source == "saytime"]
     for lang in ["es", "fr", "it"]:
         if lang in want:
             sets[f"other language: asterisk {lang}"] = D.asterisk_prompts(lang)[0]

@@ -321,7 +321,8 @@ def main():
             f"synthetic unseen voice espeak-ng {D.EVAL_VOICE}, held-out prompts": syn_eval,
             "other speakers: klettres en letters": [u for u in others if u.source == "klettres_en"],
             "other speakers: klettres en_GB letters": [u for u in others if u.source == "klettres_en_GB"],
-            "other speakers: pocketsphinx cards/goforward/tidigits": [u for u in others if u.source == "pocketsphinx"]}
+            "other speakers: pocketsphinx cards/goforward/tidigits": [u for u in others if u.source == "pocketsphinx"],
+            "other speakers: saytime numbers (David C Dawson)": [u for u in others if u.source == "saytime"]}
     for lang, lu in langs.items():
         sets[f"other language: asterisk {lang}"] = lu
     for name, us in sets.items():

@@ -240,6 +240,22 @@ def other_speakers():
     out.append(Utt("goforward", "go forward ten meters", load_raw16k(f"{ps}/goforward.raw"), "eval", "pocketsphinx"))
     out.append(Utt("tidigits/dhd.2934z", "two nine three four zero", load_raw16k(f"{ps}/tidigits/dhd.2934z.raw"),
                    "eval", "pocketsphinx"))
+    out += saytime_numbers()
+    return out
+
+
+def saytime_numbers(root=os.environ.get("SAYTIME_DIR", "/usr/share/saytime")):
+    """saytime's spoken numbers (one male speaker, David C Dawson, GPL): 0-20, 30, 40, 50 and "oh", the text in
+    the file name ("13.au" -> "thirteen"). The .au files are headerless 8 kHz mu-law; sox decodes them."""
+    out = []
+    for p in sorted(glob.glob(f"{root}/*.au")):
+        stem = os.path.splitext(os.path.basename(p))[0]
+        if not (stem.isdigit() or stem == "oh"):
+            continue  # time words: am, pm, o'clock, ...
+        pcm = subprocess.run(["sox", "-t", "ul", "-r", str(SR), "-c", "1", p, "-t", "raw", "-e", "signed", "-b", "16",
+                              "-L", "-"], check=True, stdout=subprocess.PIPE).stdout
+        x = torch.from_numpy(np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0)
+        out.append(Utt(f"saytime/{stem}", "oh" if stem == "oh" else num_words(int(stem)), x, "eval", "saytime"))
     return out
 
 
