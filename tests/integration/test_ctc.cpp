@@ -241,20 +241,31 @@ std::vector<nlohmann::json> records(const std::string& jsonl_text, const std::st
     return out;
 }
 
-std::string quoted(const std::string& s) { return "'" + s + "'"; }
+/// For the shell: single quotes around `s` (the test names hold no single quote).
+std::string shell_quoted(const std::string& s) { return "'" + s + "'"; }
+
+/// A WAV named `name` in `dir` with seeded utterances, the model flag for ctc_special.pt (whose tokens hold a
+/// comma, a quote, "-->", non-ASCII and markup characters), and the transcripts its JSON Lines run gives.
+struct SpecialInput {
+    std::string wav, model;
+    std::vector<nlohmann::json> transcripts;
+};
+
+SpecialInput special_input(const TempDir& dir, const std::string& name, std::uint32_t seed, double seconds) {
+    SpecialInput in{dir.file(name), "-m " + model_path("ctc_special.pt") + " ", {}};
+    testing::write_audio(in.wav, utterances(seed, seconds), kRate);
+    const auto j = cli("run -q " + in.model + shell_quoted(in.wav), dir);
+    REQUIRE_MESSAGE(j.code == 0, j.err);
+    in.transcripts = records(j.out, "transcript");
+    return in;
+}
 
 }  // namespace
 
 TEST_SUITE("ctc formats") {
-    // The tokens of ctc_special.pt hold a comma and a quote, "-->", non-ASCII and markup characters.
     TEST_CASE("srt and vtt read back with Python's srt and webvtt as the JSON Lines transcripts, txt line by line") {
         TempDir dir;
-        const std::string wav = dir.file("talk, \"1\" \xc3\xa9.wav");
-        testing::write_audio(wav, utterances(21, 14.0), kRate);
-        const std::string model = "-m " + model_path("ctc_special.pt") + " ";
-        const auto j = cli("run -q " + model + quoted(wav), dir);
-        REQUIRE_MESSAGE(j.code == 0, j.err);
-        const auto ts = records(j.out, "transcript");
+        const auto [wav, model, ts] = special_input(dir, "talk, \"1\" \xc3\xa9.wav", 21, 14.0);
         REQUIRE(ts.size() >= 3);
         bool special = false;
         for (const auto& t : ts) special |= t["text"].get<std::string>().find("-->") != std::string::npos;
@@ -262,7 +273,7 @@ TEST_SUITE("ctc formats") {
         for (const std::string kind : {"srt", "vtt"}) {
             CAPTURE(kind);
             const std::string out = dir.file("out." + kind);
-            const auto r = cli("run -q " + model + "-f " + kind + " -o " + out + " " + quoted(wav), dir);
+            const auto r = cli("run -q " + model + "-f " + kind + " -o " + out + " " + shell_quoted(wav), dir);
             REQUIRE_MESSAGE(r.code == 0, r.err);
             const nlohmann::json cues = read_cues(kind, out, dir);
             REQUIRE(cues.size() == ts.size());
@@ -273,12 +284,12 @@ TEST_SUITE("ctc formats") {
                 if (kind == "srt") CHECK(cues[i]["index"] == i + 1);
             }
         }
-        const auto txt = cli("run -q " + model + "-f txt " + quoted(wav), dir);
+        const auto txt = cli("run -q " + model + "-f txt " + shell_quoted(wav), dir);
         REQUIRE(txt.code == 0);
         std::string expected;
         for (const auto& t : ts) expected += t["text"].get<std::string>() + "\n";
         CHECK(txt.out == expected);
-        const auto aud = cli("run -q " + model + "-f audacity " + quoted(wav), dir);
+        const auto aud = cli("run -q " + model + "-f audacity " + shell_quoted(wav), dir);
         REQUIRE(aud.code == 0);
         std::istringstream labels(aud.out);
         std::size_t n = 0;
@@ -294,11 +305,8 @@ TEST_SUITE("ctc formats") {
 
     TEST_CASE("CSV transcripts round-trip through Python's csv module: file, text and words") {
         TempDir dir;
-        const std::string wav = dir.file("a,b \"q\".wav");
-        testing::write_audio(wav, utterances(22, 10.0), kRate);
-        const std::string model = "-m " + model_path("ctc_special.pt") + " ";
-        const auto j = cli("run -q " + model + quoted(wav), dir);
-        const auto c = cli("run -q " + model + "-f csv -o " + dir.file("out.csv") + " " + quoted(wav), dir);
+        const auto [wav, model, ts] = special_input(dir, "a,b \"q\".wav", 22, 10.0);
+        const auto c = cli("run -q " + model + "-f csv -o " + dir.file("out.csv") + " " + shell_quoted(wav), dir);
         REQUIRE(c.code == 0);
         const std::string rows = dir.file("rows.json");
         const std::string cmd = "/usr/bin/python3 -c 'import csv,json,sys; json.dump(list(csv.reader(open(sys.argv[1], "
@@ -306,7 +314,6 @@ TEST_SUITE("ctc formats") {
                                 dir.file("out.csv") + " >" + rows;
         REQUIRE(std::system(cmd.c_str()) == 0);
         const auto table = nlohmann::json::parse(testing::read_text(rows));
-        const auto ts = records(j.out, "transcript");
         REQUIRE(table.size() == ts.size() + 2);  // the header and the summary
         for (std::size_t i = 0; i < ts.size(); ++i) {
             const auto& row = table[i + 1];
