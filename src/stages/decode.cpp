@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <mpg123.h>
 #include <sndfile.h>
 #include <soxr.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <mutex>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <numeric>
 #include <system_error>
 
@@ -137,6 +139,7 @@ public:
         // matched a one-pass decode exactly. So Vorbis seeks reopen the file.
         reopen_to_seek_ = (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_OGG &&
                           (info.format & SF_FORMAT_SUBMASK) == SF_FORMAT_VORBIS;
+        mpeg_ = (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG;
         rate_ = info.samplerate;
         channels_ = info.channels;
         seekable_ = info.seekable != 0;
@@ -228,6 +231,8 @@ public:
 
     [[nodiscard]] bool can_seek() const override { return seekable_; }
     [[nodiscard]] std::int64_t announced_frames() const override { return announced_; }
+    /// An MPEG audio file (MP3): its length may be an estimate (see MpegSource).
+    [[nodiscard]] bool is_mpeg() const noexcept { return mpeg_; }
 
 private:
     SNDFILE* file_ = nullptr;
@@ -236,6 +241,7 @@ private:
     std::int64_t announced_ = -1;
     bool seekable_ = false;
     bool reopen_to_seek_ = false;
+    bool mpeg_ = false;
 };
 
 class MemorySource final : public AudioSource {
@@ -414,9 +420,131 @@ std::unique_ptr<AudioSource> AudioSource::open_pipe(int fd, const std::optional<
     return std::make_unique<PipeSource>(fd, raw_format, stop);
 }
 
+namespace {
+
+/// An MPEG audio file (MP3) whose length libsndfile can only estimate. Without a Xing/Info frame, libsndfile
+/// 1.2.0 takes the length from the first frame's bitrate and never reads past it, so most of a variable-bitrate
+/// file could go unread (docs/robustness.md: a 30-min file read as 804.8 s). libmpg123, which libsndfile
+/// itself decodes MP3 with, scans such a stream for its true length and then decodes and seeks it exactly.
+class MpegSource final : public AudioSource {
+public:
+    /// The file through libmpg123 when its length is only an estimate; null when the length is exact (a Xing,
+    /// Info or VBRI frame says it) and libsndfile reads the file whole, or when libmpg123 cannot open it.
+    static std::unique_ptr<AudioSource> open_if_inexact(const std::string& path) {
+        if (has_length_frame(path)) return nullptr;
+        auto source = std::unique_ptr<MpegSource>(new MpegSource());
+        if (!source->open(path)) return nullptr;
+        // libmpg123 says its positions are accurate here even without the frame; only the scan makes them so.
+        if (mpg123_scan(source->h_) != MPG123_OK) return nullptr;
+        const off_t length = mpg123_length(source->h_);
+        if (length <= 0) return nullptr;
+        source->announced_ = static_cast<std::int64_t>(length);
+        return source;
+    }
+
+    ~MpegSource() override {
+        if (h_ != nullptr) {
+            mpg123_close(h_);
+            mpg123_delete(h_);
+        }
+    }
+    MpegSource(const MpegSource&) = delete;
+    MpegSource& operator=(const MpegSource&) = delete;
+
+    std::int64_t read(float* dst, std::int64_t frames) override {
+        const std::size_t frame_bytes = sizeof(float) * static_cast<std::size_t>(channels_);
+        std::size_t wanted = static_cast<std::size_t>(frames) * frame_bytes, got = 0;
+        while (got < wanted) {
+            std::size_t done = 0;
+            const int rc = mpg123_read(h_, reinterpret_cast<unsigned char*>(dst) + got, wanted - got, &done);
+            got += done;
+            if (rc == MPG123_DONE) break;
+            if (rc == MPG123_NEW_FORMAT || (rc == MPG123_OK && done > 0)) continue;
+            if (rc != MPG123_OK)
+                throw Failure(ErrorCode::read_failed, "decoding failed at frame " +
+                                                          std::to_string(position_ + static_cast<std::int64_t>(got / frame_bytes)) +
+                                                          ": " + mpg123_strerror(h_));
+            break;  // MPG123_OK with nothing more
+        }
+        const auto n = static_cast<std::int64_t>(got / frame_bytes);
+        position_ += n;
+        return n;
+    }
+
+    bool seek(std::int64_t frame) override {
+        if (frame == position_) return true;
+        if (mpg123_seek(h_, static_cast<off_t>(frame), SEEK_SET) != static_cast<off_t>(frame)) return false;
+        position_ = frame;
+        return true;
+    }
+
+    [[nodiscard]] bool can_seek() const override { return true; }  // the scan made positions exact
+    [[nodiscard]] std::int64_t announced_frames() const override { return announced_; }
+
+private:
+    MpegSource() = default;
+
+    /// Whether the first MPEG frame of `path` is a Xing, Info or VBRI frame, which gives the exact length
+    /// (after an ID3v2 tag, if any). Reads at most 4 KiB after the tag.
+    static bool has_length_frame(const std::string& path) {
+        std::FILE* f = std::fopen(path.c_str(), "rb");
+        if (f == nullptr) return false;
+        unsigned char b[4096];
+        std::size_t n = std::fread(b, 1, 10, f);
+        long skip = 0;
+        if (n == 10 && b[0] == 'I' && b[1] == 'D' && b[2] == '3') {  // ID3v2: a 28-bit size in 4 x 7 bits
+            skip = 10 + ((b[6] & 0x7f) << 21 | (b[7] & 0x7f) << 14 | (b[8] & 0x7f) << 7 | (b[9] & 0x7f));
+            if ((b[5] & 0x10) != 0) skip += 10;  // a footer
+        }
+        n = std::fseek(f, skip, SEEK_SET) == 0 ? std::fread(b, 1, sizeof b, f) : 0;
+        std::fclose(f);
+        for (std::size_t i = 0; i + 4 < n; ++i) {
+            if (b[i] != 0xff || (b[i + 1] & 0xe0) != 0xe0) continue;  // the first frame's sync
+            // Xing/Info sits after the side information (9 to 32 bytes), VBRI 32 bytes after the header.
+            const std::string_view frame(reinterpret_cast<const char*>(b) + i, std::min<std::size_t>(n - i, 64));
+            return frame.find("Xing") != std::string_view::npos || frame.find("Info") != std::string_view::npos ||
+                   frame.find("VBRI") != std::string_view::npos;
+        }
+        return false;
+    }
+
+    bool open(const std::string& path) {
+        static const int init = mpg123_init();  // a no-op since libmpg123 1.27, needed before it
+        if (init != MPG123_OK) return false;
+        int err = MPG123_OK;
+        h_ = mpg123_new(nullptr, &err);
+        if (h_ == nullptr) return false;
+        mpg123_param(h_, MPG123_ADD_FLAGS, MPG123_QUIET, 0);
+        // 32-bit float output at every rate the decoder can give, mono or stereo as the stream is.
+        mpg123_format_none(h_);
+        const long* rates = nullptr;
+        std::size_t n_rates = 0;
+        mpg123_rates(&rates, &n_rates);
+        for (std::size_t i = 0; i < n_rates; ++i) mpg123_format(h_, rates[i], MPG123_MONO | MPG123_STEREO, MPG123_ENC_FLOAT_32);
+        if (mpg123_open(h_, path.c_str()) != MPG123_OK) return false;
+        long rate = 0;
+        int channels = 0, encoding = 0;
+        if (mpg123_getformat(h_, &rate, &channels, &encoding) != MPG123_OK || encoding != MPG123_ENC_FLOAT_32) return false;
+        rate_ = static_cast<int>(rate);
+        channels_ = channels;
+        return true;
+    }
+
+    mpg123_handle* h_ = nullptr;
+    std::int64_t announced_ = -1;
+};
+
+}  // namespace
+
 std::unique_ptr<AudioSource> AudioSource::open(const Input& input, const std::optional<RawFormat>& raw_format) {
     if (input.in_memory) return std::make_unique<MemorySource>(input);
-    return std::make_unique<SndfileSource>(input.name, raw_format);
+    auto source = std::make_unique<SndfileSource>(input.name, raw_format);  // validates the file, names problems
+    if (source->is_mpeg())
+        if (auto scanned = MpegSource::open_if_inexact(input.name)) {
+            // The same stream: libsndfile checked its rate and channels already.
+            if (scanned->rate_hz() == source->rate_hz() && scanned->channels() == source->channels()) return scanned;
+        }
+    return source;
 }
 
 struct Resampler::Impl {

@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <sndfile.h>
 
 #include <algorithm>
 #include <atomic>
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <string_view>
 
 #include "stages/decode.h"
 #include "stages/failure.h"
@@ -45,9 +47,27 @@ std::vector<float> decode_all(const arpipe::Input& in, int rate, const std::opti
     return out;
 }
 
+/// Cuts the first frame of an MP3 that libsndfile wrote: its Xing (VBR) or Info frame, which holds the exact
+/// length. What is left is a valid MPEG stream whose length a reader can only estimate or scan for.
+void cut_length_frame(const std::string& path) {
+    std::string bytes = testing::read_text(path);
+    REQUIRE(bytes.size() > 1000);
+    const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
+    REQUIRE((b[0] == 0xff && (b[1] & 0xfe) == 0xfa));  // MPEG-1 layer III, no ID3 tag before it
+    const std::string_view first(bytes.data(), 64);
+    REQUIRE((first.find("Xing") != std::string_view::npos || first.find("Info") != std::string_view::npos));
+    static const int kbps[] = {0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320};
+    static const int rates[] = {44100, 48000, 32000};
+    const int bitrate = kbps[b[2] >> 4] * 1000, rate = rates[(b[2] >> 2) & 3];
+    const std::size_t length = static_cast<std::size_t>(144 * bitrate / rate + ((b[2] >> 1) & 1));
+    REQUIRE((b[length] == 0xff && (b[length + 1] & 0xfe) == 0xfa));  // the next frame starts there
+    testing::write_text(path, bytes.substr(length));
+}
+
 }  // namespace
 
 TEST_SUITE("decode") {
+
     TEST_CASE("a missing path, a directory and an empty file each get their own code") {
         TempDir dir;
         std::string msg;
@@ -308,6 +328,7 @@ TEST_SUITE("decode") {
             {"wav44k.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 44100, 2, 1e-6},
             {"flac44k.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 44100, 2, 1e-6},
             {"mp3.mp3", SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III, 44100, 2, 1e-6},
+            {"mp3-no-xing.mp3", SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III, 44100, 2, 1e-6},  // read by libmpg123
             {"opus.opus", SF_FORMAT_OGG | SF_FORMAT_OPUS, 48000, 2, 1e-6},
             {"vorbis.ogg", SF_FORMAT_OGG | SF_FORMAT_VORBIS, 44100, 2, 1e-6},
             {"wav8k.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 8000, 1, 1e-6},
@@ -318,6 +339,7 @@ TEST_SUITE("decode") {
             const std::string path = dir.file(f.name);
             // 7.3 s: not a multiple of any span below.
             testing::write_audio(path, stereo_music(7.3, f.rate, f.channels), f.rate, f.channels, f.sf_format);
+            if (name == "mp3-no-xing.mp3") cut_length_frame(path);
             const arpipe::Input in = arpipe::Input::file(path);
             const std::vector<float> whole = decode_all(in, 16000);
             auto source = arpipe::AudioSource::open(in, std::nullopt);
@@ -351,6 +373,29 @@ TEST_SUITE("decode") {
                 CHECK(max_diff <= f.tolerance);
             }
         }
+    }
+
+    TEST_CASE("an MP3 without its Xing frame decodes to its end, not to the length libsndfile estimates") {
+        // libsndfile 1.2.0 estimates such a file's length from the first frame's bitrate and never reads past
+        // it: 4.5 s of a 10 s variable-bitrate file were read before arpipe scanned such files with libmpg123.
+        TempDir dir;
+        const std::string path = dir.file("cut.mp3");
+        testing::write_audio(path, stereo_music(10.0, 44100, 2), 44100, 2, SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III);
+        cut_length_frame(path);
+        const arpipe::Input in = arpipe::Input::file(path);
+        auto source = arpipe::AudioSource::open(in, std::nullopt);
+        CHECK(source->rate_hz() == 44100);
+        CHECK(source->channels() == 2);
+        CHECK(source->can_seek());
+        // Without the frame the encoder's delay and padding stay in: a little more than 10 s.
+        CHECK(source->announced_frames() >= 441000);
+        CHECK(source->announced_frames() <= 441000 + 44100 / 10);
+        const std::vector<float> all = decode_all(in, 16000);
+        CHECK(all.size() == static_cast<std::size_t>(arpipe::resampled_length(source->announced_frames(), 44100, 16000)));
+        // The music is there to the end, not silence after a cut.
+        double tail = 0;
+        for (std::size_t i = all.size() - 16000; i < all.size() - 1600; ++i) tail += std::fabs(all[i]);
+        CHECK(tail / 14400 > 0.01);
     }
 
     TEST_CASE("a span past the real end of the data says where the data ended") {
