@@ -67,6 +67,16 @@ struct PostConfig {
     /// the frames support is preferred to a string of short words (letters) that spell the same sounds.
     /// < 0: the model's `output.word_penalty` (0 when it has none). Range [-1, 1000].
     double word_penalty = -1;
+    /// ctc models, lexicon decoding: a word language model as ARPA text (order 1 or 2: the format SRILM and
+    /// KenLM write). Not empty: replaces the model's `output.language_model`. Checked when the engine loads.
+    std::string language_model;
+    /// ctc models, lexicon decoding: the weight of the language model's natural-log probabilities against the
+    /// acoustic scores; 0 turns the language model off. < 0: the model's `output.lm_weight` (1 when it has
+    /// none). Range [-1, 100].
+    double lm_weight = -1;
+    /// ctc models, lexicon decoding: the paths kept per frame (more: slower, and fewer search errors). Range
+    /// [1, 4096].
+    int beam_width = 64;
 
     /// The closing threshold in effect.
     [[nodiscard]] ARPIPE_API float effective_off_threshold() const;

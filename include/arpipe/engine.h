@@ -118,6 +118,15 @@ struct ModelInfo {
     std::vector<std::string> lexicon;
     /// ctc only: the description's `output.word_penalty` for lexicon decoding (see PostConfig::word_penalty).
     double word_penalty = 0;
+    /// ctc only: the description's `output.language_model`, ARPA text of a unigram or bigram word model for
+    /// lexicon decoding (empty: none), checked when the model loads.
+    std::string language_model;
+    /// ctc only: the description's `output.lm_weight` (see PostConfig::lm_weight); 1 when it has none.
+    double lm_weight = 1;
+    /// ctc only: the size of `language_model`, and how many lexicon words it lacks (they read its <unk>).
+    struct LanguageModelSize {
+        std::size_t unigrams = 0, bigrams = 0, lexicon_words_missing = 0;
+    } language_model_size;
     std::string description_json; ///< the arpipe.json text as stored in the model
 };
 

@@ -161,6 +161,7 @@ struct RunFlags {
     std::string stdin_name = "-";   // --name: the `file` of standard input's records
     bool mpi = false;               // --mpi: one rank of an MPI job (src/cli/mpi.h)
     std::string lexicon_file;       // --lexicon: read into config.post.lexicon by finish_config
+    std::string lm_file;            // --lm: read into config.post.language_model by finish_config
 };
 
 std::shared_ptr<spdlog::logger> make_cli_logger() {
@@ -257,6 +258,20 @@ bool finish_config(RunFlags& f, const std::shared_ptr<spdlog::logger>& logger) {
         c.post.lexicon = read_lexicon(f.lexicon_file, why);
         if (!why.empty()) {
             logger->error("{}", why);
+            return false;
+        }
+    }
+    if (!f.lm_file.empty()) {
+        std::ifstream in(f.lm_file, std::ios::binary);
+        std::ostringstream text;
+        if (in) text << in.rdbuf();
+        if (!in || in.bad()) {
+            logger->error("--lm {}: cannot read it: {}", f.lm_file, std::strerror(errno));
+            return false;
+        }
+        c.post.language_model = text.str();
+        if (c.post.language_model.empty()) {
+            logger->error("--lm {}: the file is empty", f.lm_file);
             return false;
         }
     }
@@ -569,6 +584,16 @@ int cmd_info(const std::string& model_path, bool as_json) {
             for (std::size_t i = 0; i < std::min<std::size_t>(m.lexicon.size(), 12); ++i) std::cout << ' ' << m.lexicon[i];
             std::cout << (m.lexicon.size() > 12 ? " ...\n" : "\n");
         }
+        std::cout << "language     ";
+        if (m.language_model.empty()) {
+            std::cout << "none (lexicon decoding without one unless --lm FILE)\n";
+        } else {
+            const auto& size = m.language_model_size;
+            std::cout << (size.bigrams > 0 ? "bigram" : "unigram") << " model, " << size.unigrams << " unigrams, "
+                      << size.bigrams << " bigrams, weight " << m.lm_weight;
+            if (size.lexicon_words_missing > 0) std::cout << " (" << size.lexicon_words_missing << " lexicon words not in it)";
+            std::cout << '\n';
+        }
     }
     return kExitOk;
 }
@@ -656,6 +681,14 @@ int main(int argc, char** argv) {
     add_setting(run, "--word-penalty", c.post.word_penalty, "post.word_penalty",
                 "ctc models, lexicon decoding: nats taken off a path's score per word (higher: fewer, longer words); "
                 "-1 = the model's own (arpipe info)");
+    add_setting(run, "--lm-weight", c.post.lm_weight, "post.lm_weight",
+                "ctc models, lexicon decoding: weight of the word language model (the model's own or --lm); 0 = "
+                "none; -1 = the model's own (arpipe info)");
+    add_setting(run, "--beam-width", c.post.beam_width, "post.beam_width",
+                "ctc models, lexicon decoding: paths kept per frame (higher: slower, fewer search errors)");
+    run->add_option("--lm", f.lm_file,
+                    "ctc models, lexicon decoding: a word language model in ARPA format (unigram or bigram) to use "
+                    "instead of the model's own");
     run->add_option("--lexicon", f.lexicon_file,
                     "ctc models: decode with the words of FILE only (one per line, # comments), instead of the "
                     "model's own lexicon (arpipe info shows whether it has one)");

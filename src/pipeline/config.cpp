@@ -32,6 +32,8 @@ const CheckedSetting kSettings[] = {
     {{"post.utterance_gap_seconds", 0, 3600, true},
      [](const Config& c) -> std::optional<double> { return c.post.utterance_gap_seconds; }},
     {{"post.word_penalty", -1, 1000}, [](const Config& c) -> std::optional<double> { return c.post.word_penalty; }},
+    {{"post.lm_weight", -1, 100}, [](const Config& c) -> std::optional<double> { return c.post.lm_weight; }},
+    {{"post.beam_width", 1, 4096}, [](const Config& c) -> std::optional<double> { return c.post.beam_width; }},
     {{"max_memory_bytes", -1, 1125899906842624.0 /* 2^50 */},
      [](const Config& c) -> std::optional<double> { return static_cast<double>(c.max_memory_bytes); }},
     {{"raw_format.sample_rate_hz", kMinSampleRateHz, kMaxSampleRateHz},

@@ -81,6 +81,17 @@ double word_penalty_in_use(const ModelInfo& info, const PostConfig& post) noexce
     return post.word_penalty >= 0 ? post.word_penalty : info.word_penalty;
 }
 
+const std::string* language_model_in_use(const ModelInfo& info, const PostConfig& post) noexcept {
+    if (lexicon_in_use(info, post) == nullptr || lm_weight_in_use(info, post) <= 0) return nullptr;
+    if (!post.language_model.empty()) return &post.language_model;
+    if (!info.language_model.empty()) return &info.language_model;
+    return nullptr;
+}
+
+double lm_weight_in_use(const ModelInfo& info, const PostConfig& post) noexcept {
+    return post.lm_weight >= 0 ? post.lm_weight : info.lm_weight;
+}
+
 std::string check_decoding(const ModelInfo& info, const PostConfig& post) {
     if (info.output_kind != OutputKind::ctc) {
         if (post.decoding != CtcDecoding::automatic)
@@ -88,6 +99,9 @@ std::string check_decoding(const ModelInfo& info, const PostConfig& post) {
                    std::string(to_string(info.output_kind)) + "\")";
         if (!post.lexicon.empty())
             return "post.lexicon applies to ctc models only (the model's output.kind is \"" + std::string(to_string(info.output_kind)) + "\")";
+        if (!post.language_model.empty())
+            return "post.language_model applies to ctc models only (the model's output.kind is \"" +
+                   std::string(to_string(info.output_kind)) + "\")";
         return {};
     }
     if (post.decoding == CtcDecoding::greedy && !post.lexicon.empty())
@@ -95,6 +109,13 @@ std::string check_decoding(const ModelInfo& info, const PostConfig& post) {
     if (post.decoding == CtcDecoding::lexicon && lexicon_in_use(info, post) == nullptr)
         return "post.decoding = lexicon, but the model's description has no output.lexicon and post.lexicon is empty";
     if (std::string why = check_lexicon(post.lexicon, info); !why.empty()) return "post.lexicon: " + why;
+    if (!post.language_model.empty()) {
+        if (lexicon_in_use(info, post) == nullptr)
+            return post.decoding == CtcDecoding::greedy
+                       ? "post.language_model is given, but post.decoding = greedy would not use it"
+                       : "post.language_model needs lexicon decoding, and there is no lexicon (post.lexicon or the model's output.lexicon)";
+        if (std::string why = check_language_model(post.language_model); !why.empty()) return "post.language_model: " + why;
+    }
     return {};
 }
 
@@ -132,18 +153,24 @@ std::size_t LexiconSearch::StateHash::operator()(const State& s) const noexcept 
 }
 
 LexiconSearch::LexiconSearch(const ModelInfo& info, const std::vector<std::string>& words, double word_penalty,
-                             std::size_t beam_width)
+                             std::size_t beam_width, std::shared_ptr<const BigramLm> lm, double lm_weight)
     : lexicon_(words, info),
       blank_(info.blank),
       separator_(separator_index(info)),
       word_penalty_(word_penalty),
       beam_width_(std::max<std::size_t>(beam_width, 1)),
+      lm_(lm_weight > 0 ? std::move(lm) : nullptr),
+      lm_weight_(lm_ ? lm_weight : 0),
       logp_(info.labels.size()) {
+    if (lm_)
+        for (std::size_t id = 0; id < lexicon_.size(); ++id) lm_ids_.push_back(lm_->index(lexicon_.word(static_cast<int>(id))));
     reset();
 }
 
 void LexiconSearch::reset() {
-    beam_.assign(1, Path{});
+    Path first;
+    if (lm_) first.previous = lm_->start();
+    beam_.assign(1, first);
 }
 
 LexiconSearch::Path LexiconSearch::finish_word(const Path& p) const {
@@ -156,6 +183,11 @@ LexiconSearch::Path LexiconSearch::finish_word(const Path& p) const {
     w.confidence = static_cast<float>(p.sum / static_cast<double>(std::max<std::int64_t>(p.frames, 1)));
     n.words = std::make_shared<const WordLink>(WordLink{p.words, std::move(w)});
     n.key = mix(p.key, id);
+    if (lm_) {
+        const int word = lm_ids_[static_cast<std::size_t>(id)];
+        n.score += lm_weight_ * lm_->log_prob(p.previous, word);
+        n.previous = word;
+    }
     n.node = 0;
     n.sum = 0;
     n.frames = 0;
@@ -195,8 +227,8 @@ void LexiconSearch::expand(const Path& p, int token, double t0, double t1, const
     }
     if (token == separator_) {
         if (at_boundary(p)) {
-            Path n = p.node == 0 ? p : finish_word(p);
-            n.score = score;
+            Path n = p.node == 0 ? p : finish_word(p);  // which may add the language model's score
+            n.score += score - p.score;
             n.last = token;
             add(std::move(n));
         }
@@ -267,13 +299,23 @@ void LexiconSearch::push(double t0, double t1, const float* posteriors) {
     beam_.swap(next_);
 }
 
+double LexiconSearch::final_score(const Path& p) const {
+    if (p.node == 0) return lm_ ? p.score + lm_weight_ * lm_->log_prob(p.previous, lm_->end()) : p.score;
+    return final_score(finish_word(p));
+}
+
 std::vector<Word> LexiconSearch::best() const {
-    // beam_ is sorted best first.
+    // beam_ is sorted best first; with a language model the end of the utterance costs each path differently.
     const Path* chosen = nullptr;
+    double chosen_score = -std::numeric_limits<double>::infinity();
     for (const Path& p : beam_)
         if (at_boundary(p)) {
-            chosen = &p;
-            break;
+            const double score = lm_ ? final_score(p) : p.score;
+            if (chosen == nullptr || score > chosen_score) {
+                chosen = &p;
+                chosen_score = score;
+            }
+            if (!lm_) break;
         }
     Path whole;
     if (chosen == nullptr) {
@@ -289,9 +331,12 @@ std::vector<Word> LexiconSearch::best() const {
 }
 
 CtcDecoder::CtcDecoder(const ModelInfo& info, double utterance_gap_seconds, const std::vector<std::string>* lexicon,
-                       double word_penalty)
+                       double word_penalty, const std::string* lm, double lm_weight, std::size_t beam_width)
     : labels_(info.labels), blank_(info.blank), separator_(separator_index(info)), gap_(utterance_gap_seconds) {
-    if (lexicon != nullptr && !lexicon->empty()) search_.emplace(info, *lexicon, word_penalty);
+    if (lexicon == nullptr || lexicon->empty()) return;
+    std::shared_ptr<const BigramLm> model;
+    if (lm != nullptr && !lm->empty() && lm_weight > 0) model = std::make_shared<const BigramLm>(*lm);
+    search_.emplace(info, *lexicon, word_penalty, beam_width, std::move(model), lm_weight);
 }
 
 void CtcDecoder::reset() {

@@ -19,6 +19,7 @@
 #include "arpipe/config.h"
 #include "arpipe/engine.h"
 #include "arpipe/result.h"
+#include "ngram.h"
 
 namespace arpipe {
 
@@ -44,9 +45,18 @@ inline constexpr double kCtcTimeTicksPerSecond = 1e6;
 /// The word penalty in effect: post.word_penalty, or the model's when that is < 0.
 [[nodiscard]] double word_penalty_in_use(const ModelInfo& info, const PostConfig& post) noexcept;
 
+/// The ARPA text of the bigram language model lexicon decoding uses under `post`: post.language_model when
+/// not empty, else the model's `output.language_model`; null when there is none, when its weight
+/// (lm_weight_in_use) is 0, or when the decoding is not lexicon decoding.
+[[nodiscard]] const std::string* language_model_in_use(const ModelInfo& info, const PostConfig& post) noexcept;
+
+/// The language model weight in effect: post.lm_weight, or the model's when that is < 0.
+[[nodiscard]] double lm_weight_in_use(const ModelInfo& info, const PostConfig& post) noexcept;
+
 /// Empty when `post`'s decoding settings suit the model; else why not (for a `bad_config` load error):
 /// decoding settings on a model that is not ctc, lexicon decoding with no words, a post.lexicon word the
-/// model cannot spell, post.lexicon with CtcDecoding::greedy.
+/// model cannot spell, post.lexicon with CtcDecoding::greedy, post.language_model that is not a unigram or
+/// bigram ARPA model or that would not be used (greedy decoding, no lexicon).
 [[nodiscard]] std::string check_decoding(const ModelInfo& info, const PostConfig& post);
 
 /// A closed vocabulary as a prefix tree over token indices. Node 0 is the root (no token read).
@@ -79,17 +89,20 @@ private:
 /// token on the last frame) are merged, keeping the better one (Viterbi); the best kBeamWidth paths within
 /// kScoreBeam of the best survive each frame, and each path only tries the tokens within kTokenBeam of the
 /// frame's best. With a word separator, words end at the separator (a path may put it on any frame, at that
-/// frame's price); without one, a word ends where the next begins.
+/// frame's price); without one, a word ends where the next begins. With a language model, a path also gains
+/// `lm_weight * ln P(word | previous word)` when it finishes a word (the first word's context is <s>), and
+/// best() adds `lm_weight * ln P(</s> | last word)`. Lexicon words the model lacks read its <unk>.
 class LexiconSearch {
 public:
-    static constexpr std::size_t kBeamWidth = 32;
-    static constexpr double kScoreBeam = 30.0;  ///< nats below the best path
-    static constexpr double kTokenBeam = 12.0;  ///< nats below the frame's best token (a posterior ratio of 6e-6)
+    static constexpr std::size_t kBeamWidth = 64;  ///< the default of PostConfig::beam_width
+    static constexpr double kScoreBeam = 40.0;  ///< nats below the best path
+    static constexpr double kTokenBeam = 30.0;  ///< nats below the frame's best token (a posterior ratio of 1e-13)
 
     /// `word_penalty`: nats off a path's score for each word it starts. `beam_width`: paths kept per frame
     /// (tests use a huge one to compare with an exhaustive search).
+    /// `lm`: a bigram language model or null; `lm_weight`: its weight.
     LexiconSearch(const ModelInfo& info, const std::vector<std::string>& words, double word_penalty = 0,
-                  std::size_t beam_width = kBeamWidth);
+                  std::size_t beam_width = kBeamWidth, std::shared_ptr<const BigramLm> lm = nullptr, double lm_weight = 0);
 
     /// Back to one empty path (a new utterance or input).
     void reset();
@@ -109,6 +122,7 @@ private:
         int node = 0;           // the place in the word being spelled; 0: between words
         int last = -1;          // the token of this path's latest frame (-1: none yet)
         std::uint64_t key = 0;  // identifies the finished words (a hash of their ids)
+        int previous = -1;      // the language model's index of the last finished word (<s> at first)
         std::shared_ptr<const WordLink> words;  // finished words, newest first
         double start = 0, end = 0;              // the word being spelled: first token's start, last frame's end
         double sum = 0;                         // ... the posteriors of its frames
@@ -126,6 +140,8 @@ private:
     /// Whether `p` is between words or at the end of one (where a separator may come, or the utterance end).
     [[nodiscard]] bool at_boundary(const Path& p) const noexcept { return p.node == 0 || lexicon_.word_at(p.node) >= 0; }
     [[nodiscard]] Path finish_word(const Path& p) const;
+    /// p's score if the utterance ended here (its unfinished word finished, </s> scored); p at a boundary.
+    [[nodiscard]] double final_score(const Path& p) const;
     void expand(const Path& p, int token, double t0, double t1, const float* posteriors);
     void add(Path&& p);
 
@@ -134,6 +150,9 @@ private:
     int separator_ = -1;
     double word_penalty_ = 0;
     std::size_t beam_width_ = kBeamWidth;
+    std::shared_ptr<const BigramLm> lm_;
+    double lm_weight_ = 0;
+    std::vector<int> lm_ids_;  // lexicon word id -> the language model's index (-1: not in it)
     std::vector<Path> beam_, next_;
     std::unordered_map<State, std::size_t, StateHash> at_;  // state -> its index in next_
     std::vector<double> logp_;
@@ -144,9 +163,12 @@ class CtcDecoder {
 public:
     /// For a ctc model's vocabulary, blank and separator (`info`); utterances split at pauses longer than
     /// `utterance_gap_seconds`. With `lexicon` (not null and not empty), the words of each utterance come from
-    /// a LexiconSearch over its frames; where utterances begin and end is decided by the best tokens either way.
+    /// a LexiconSearch over its frames (with the bigram language model `lm`, ARPA text, when not null); where
+    /// utterances begin and end is decided by the best tokens either way. Throws std::invalid_argument when the
+    /// lexicon or the language model is bad (check_decoding tells beforehand).
     CtcDecoder(const ModelInfo& info, double utterance_gap_seconds, const std::vector<std::string>* lexicon = nullptr,
-               double word_penalty = 0);
+               double word_penalty = 0, const std::string* lm = nullptr, double lm_weight = 0,
+               std::size_t beam_width = LexiconSearch::kBeamWidth);
 
     /// Forgets everything (a new input).
     void reset();

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <utility>
 
 #include "ctc.h"
@@ -193,8 +194,21 @@ ModelInfo parse_model_description(const std::string& json_text) {
             if (std::string why = check_lexicon(m.lexicon, m); !why.empty()) bad("output.lexicon: " + why);
         }
         if (out.contains("word_penalty")) m.word_penalty = get_number(out, "output.", "word_penalty", 0.0, 1000.0);
+        if (out.contains("language_model") && !out["language_model"].is_null()) {
+            m.language_model = get_string(out, "output.", "language_model");
+            if (m.lexicon.empty()) bad("output.language_model needs an output.lexicon (it is used by lexicon decoding only)");
+            try {
+                const BigramLm lm(m.language_model);
+                m.language_model_size.unigrams = lm.unigrams();
+                m.language_model_size.bigrams = lm.bigrams();
+                for (const std::string& w : m.lexicon) m.language_model_size.lexicon_words_missing += lm.index(w) < 0;
+            } catch (const std::invalid_argument& e) {
+                bad(std::string("output.language_model: ") + e.what());
+            }
+        }
+        if (out.contains("lm_weight")) m.lm_weight = get_number(out, "output.", "lm_weight", 0.0, 100.0);
     } else {
-        for (const char* name : {"lexicon", "word_penalty"})
+        for (const char* name : {"lexicon", "word_penalty", "language_model", "lm_weight"})
             if (out.contains(name)) bad(std::string("output.") + name + " applies to output.kind \"ctc\" only");
     }
     m.description_json = json_text;

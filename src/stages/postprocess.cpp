@@ -268,7 +268,8 @@ InputRecords::InputRecords(const ModelInfo& info, std::int64_t steps, const Post
       post_(post),
       scores_(scores),
       tracker_(info.labels.size(), post),
-      decoder_(info, post.utterance_gap_seconds, lexicon_in_use(info, post), word_penalty_in_use(info, post)) {}
+      decoder_(info, post.utterance_gap_seconds, lexicon_in_use(info, post), word_penalty_in_use(info, post),
+               language_model_in_use(info, post), lm_weight_in_use(info, post), static_cast<std::size_t>(post.beam_width)) {}
 
 void InputRecords::start(std::size_t index, const std::string& name) {
     index_ = index;

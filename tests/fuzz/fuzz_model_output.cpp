@@ -151,8 +151,32 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 if (!word.empty()) lexicon.push_back(word);
             }
         }
+        // Half of those also use a bigram language model over the lexicon's words, with probabilities and
+        // pairs from the bytes.
+        std::string arpa;
+        if (!lexicon.empty() && r.byte() % 2 == 0) {
+            std::vector<std::string> words(lexicon);
+            std::sort(words.begin(), words.end());
+            words.erase(std::unique(words.begin(), words.end()), words.end());
+            words.push_back("</s>");
+            std::vector<std::pair<std::size_t, std::size_t>> pairs;
+            for (int k = 0, n = r.byte() % 8; k < n; ++k) pairs.emplace_back(r.byte() % words.size(), r.byte() % (words.size() - 1));
+            std::sort(pairs.begin(), pairs.end());
+            pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+            const auto log_prob = [&r] { return "-" + std::to_string(r.byte() / 32.0) + " "; };
+            arpa = "\\data\\\nngram 1=" + std::to_string(words.size() + 1) + "\nngram 2=" + std::to_string(pairs.size()) +
+                   "\n\\1-grams:\n-99 <s> " + log_prob() + "\n";
+            for (const auto& w : words) arpa += log_prob() + w + " " + log_prob() + "\n";
+            arpa += "\\2-grams:\n";
+            // A pair's context is a word or <s> (index words.size() - 1, where </s> stands, reads as <s>).
+            for (const auto& [a, b] : pairs)
+                arpa += log_prob() + (a + 1 == words.size() ? std::string("<s>") : words[a]) + " " + words[b] + "\n";
+            arpa += "\\end\\\n";
+            if (!arpipe::check_language_model(arpa).empty()) __builtin_trap();  // a well-formed model must parse
+        }
         const double gap = 0.02 * (1 + r.byte() % 8);
-        arpipe::CtcDecoder decoder(info, gap, lexicon.empty() ? nullptr : &lexicon, r.byte() % 4);
+        arpipe::CtcDecoder decoder(info, gap, lexicon.empty() ? nullptr : &lexicon, r.byte() % 4, arpa.empty() ? nullptr : &arpa,
+                                   0.25 * (1 + r.byte() % 8));
         std::vector<arpipe::Transcript> out;
         for (std::int64_t s = 0; s < rows; ++s)
             decoder.push(0.02 * static_cast<double>(s), 0.02 * static_cast<double>(s + 1), scores.data() + s * labels, out);
@@ -169,5 +193,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             previous_end = t.end_seconds;
         }
     }
+    // The ARPA reader takes any text: it parses or throws std::invalid_argument (check_language_model says why).
+    (void)arpipe::check_language_model(std::string(reinterpret_cast<const char*>(data), size));
     return 0;
 }

@@ -58,13 +58,23 @@ std::string model_path(const std::string& name) { return testing::repo_path("tes
 /// decoding has to overrule the best tokens.
 const std::vector<std::string> kFixtureLexicon{"a", "b", "c", "ab", "ba", "ca", "cc", "abc", "cab", "bca", "abca"};
 
-/// JSON Lines of a run of `model` over `inputs`, decoded with `lexicon` when it is not empty.
+/// A bigram model over kFixtureLexicon's words (ARPA), which favours some pairs: "ab" after "c", "ca" after
+/// "ab", and an utterance that starts with "abc".
+const std::string kFixtureLm =
+    "\\data\\\nngram 1=13\nngram 2=4\n\n\\1-grams:\n-99 <s> -0.3\n-0.6 </s>\n-1.2 a -0.2\n-1.2 b -0.2\n-1.2 c -0.2\n"
+    "-1.0 ab -0.2\n-1.0 ba -0.2\n-1.0 ca -0.2\n-1.3 cc -0.2\n-0.9 abc -0.2\n-1.1 cab -0.2\n-1.1 bca -0.2\n-1.4 abca -0.2\n\n"
+    "\\2-grams:\n-0.2 <s> abc\n-0.3 c ab\n-0.3 ab ca\n-0.4 ca </s>\n\n\\end\\\n";
+
+/// JSON Lines of a run of `model` over `inputs`, decoded with `lexicon` when it is not empty (and the bigram
+/// model `lm`, ARPA text, when that is not empty).
 std::string jsonl(const std::string& model, const std::vector<arpipe::Input>& inputs, int threads = 2, int batch = 4,
                   int tokens = 0, double chunk_seconds = 30, std::size_t failures = 0,
-                  const std::vector<std::string>& lexicon = {}) {
+                  const std::vector<std::string>& lexicon = {}, const std::string& lm = {}) {
     arpipe::Config c;
     c.model_path = model_path(model);
     c.post.lexicon = lexicon;
+    c.post.language_model = lm;
+    c.post.lm_weight = lm.empty() ? -1 : 1.5;
     c.parallel.threads = threads;
     c.parallel.batch = batch;
     c.parallel.tokens = tokens;
@@ -171,17 +181,25 @@ TEST_SUITE("ctc transcripts") {
                 CHECK(jsonl("ctc_energy.pt", inputs, threads, batch, 4, 30, 1, kFixtureLexicon) == lexicon);
             }
         CHECK(jsonl("ctc_energy.pt", inputs, 2, 3, 4, 1.0, 1, kFixtureLexicon) == lexicon);
+        // With a bigram language model too.
+        const std::string with_lm = jsonl("ctc_energy.pt", inputs, 1, 1, 1, 30, 1, kFixtureLexicon, kFixtureLm);
+        CHECK(with_lm != lexicon);
+        CHECK(jsonl("ctc_energy.pt", inputs, 2, 3, 4, 30, 1, kFixtureLexicon, kFixtureLm) == with_lm);
+        CHECK(jsonl("ctc_energy.pt", inputs, 2, 1, 4, 1.0, 1, kFixtureLexicon, kFixtureLm) == with_lm);
     }
 
-    TEST_CASE("a stream gives the same transcripts as a run over the same audio, greedy and with a lexicon") {
+    TEST_CASE("a stream gives the same transcripts as a run over the same audio, greedy, with a lexicon, and a language model") {
         const std::vector<float> x = utterances(7, 15.0);
-        for (const bool with_lexicon : {false, true}) {
-            CAPTURE(with_lexicon);
-            const std::vector<std::string> lexicon = with_lexicon ? kFixtureLexicon : std::vector<std::string>{};
-            const std::string offline = jsonl("ctc_energy.pt", {arpipe::Input::pcm("live", x, kRate, 1)}, 2, 4, 0, 30, 0, lexicon);
+        for (const int mode : {0, 1, 2}) {
+            CAPTURE(mode);
+            const std::vector<std::string> lexicon = mode > 0 ? kFixtureLexicon : std::vector<std::string>{};
+            const std::string lm = mode == 2 ? kFixtureLm : std::string{};
+            const std::string offline = jsonl("ctc_energy.pt", {arpipe::Input::pcm("live", x, kRate, 1)}, 2, 4, 0, 30, 0, lexicon, lm);
             arpipe::Config c;
             c.model_path = model_path("ctc_energy.pt");
             c.post.lexicon = lexicon;
+            c.post.language_model = lm;
+            c.post.lm_weight = lm.empty() ? -1 : 1.5;
             auto loaded = arpipe::Engine::load(c);
             REQUIRE_MESSAGE(loaded.engine, loaded.error);
             std::ostringstream out;
@@ -616,7 +634,7 @@ TEST_SUITE("bundled transcriber") {
         CHECK(std::count(lex.begin(), lex.end(), "seven") == 1);
     }
 
-    TEST_CASE("decoding flags: a bad lexicon file, a lexicon for a tagger, an out-of-range penalty are usage errors that say why") {
+    TEST_CASE("decoding flags: a bad lexicon or language model file, either for a tagger, out-of-range settings are usage errors that say why") {
         TempDir dir;
         const std::string ctc = "-m " + testing::repo_path("data/models/ivr_en_ctc.pt") + " ";
         const std::string sample = testing::repo_path("data/samples/speech_ivr_prompts.wav");
@@ -644,5 +662,29 @@ TEST_SUITE("bundled transcriber") {
         const auto name = cli("run -q " + ctc + "--decoding beam " + sample, dir);
         CHECK(name.code == 2);
         CHECK(name.err.find("decoding \"beam\" is not one of: auto, greedy, lexicon") != std::string::npos);
+        // Language model flags.
+        const auto no_lm = cli("run -q " + ctc + "--lm " + dir.file("nope.arpa") + " " + sample, dir);
+        CHECK(no_lm.code == 2);
+        CHECK(no_lm.err.find("--lm " + dir.file("nope.arpa") + ": cannot read it: No such file or directory") != std::string::npos);
+        const std::string trigram = dir.file("trigram.arpa");
+        testing::write_text(trigram, "\\data\\\nngram 1=1\nngram 2=1\nngram 3=1\n");
+        const auto order = cli("run -q " + ctc + "--lm " + trigram + " " + sample, dir);
+        CHECK(order.code == 2);
+        CHECK(order.err.find("post.language_model: ARPA line 4: a model of order 3: arpipe reads unigram and bigram models only") !=
+              std::string::npos);
+        const std::string unigram = dir.file("unigram.arpa");
+        testing::write_text(unigram, "\\data\\\nngram 1=2\n\\1-grams:\n-0.3 seven\n-0.3 three\n\\end\\\n");
+        const auto greedy_lm = cli("run -q " + ctc + "--decoding greedy --lm " + unigram + " " + sample, dir);
+        CHECK(greedy_lm.code == 2);
+        CHECK(greedy_lm.err.find("post.language_model is given, but post.decoding = greedy would not use it") != std::string::npos);
+        const auto tagger_lm = cli("run -q --lm " + unigram + " " + sample, dir);
+        CHECK(tagger_lm.code == 2);
+        CHECK(tagger_lm.err.find("post.language_model applies to ctc models only") != std::string::npos);
+        const auto weight = cli("run -q " + ctc + "--lm-weight 200 " + sample, dir);
+        CHECK(weight.code == 2);
+        CHECK(weight.err.find("200 is not in [-1, 100]") != std::string::npos);
+        const auto beam = cli("run -q " + ctc + "--beam-width 0 " + sample, dir);
+        CHECK(beam.code == 2);
+        CHECK(beam.err.find("0 is not in [1, 4096]") != std::string::npos);
     }
 }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -292,6 +293,108 @@ TEST_SUITE("ctc lexicon decoding") {
         CHECK(with_words >= 20);  // the rows are not so flat that the empty path always wins
     }
 
+    TEST_CASE("with a language model, the search finds the best path by acoustic, penalty and language scores (brute force)") {
+        // As above, with a word penalty and a bigram model over the words: a path scores its log-posteriors,
+        // less 0.5 per word, plus 0.8 * ln P of each word after the previous one (<s> first) and of </s>.
+        const arpipe::ModelInfo info = arpipe::parse_model_description(ctc_description().dump());
+        const std::vector<std::string> lexicon{"a", "ab", "ba", "c", "bc"};
+        const auto lm = std::make_shared<const arpipe::BigramLm>(
+            "\\data\\\nngram 1=6\nngram 2=5\n\n\\1-grams:\n-99 <s> -0.2\n-0.4 </s>\n-0.8 a -0.1\n-0.9 ab -0.3\n"
+            "-1.2 ba\n-0.5 c -0.5\n\n\\2-grams:\n-0.05 <s> c\n-0.1 c c\n-1.5 a a\n-0.2 ab </s>\n-0.3 c ba\n\\end\\\n");
+        constexpr double kPenalty = 0.5, kWeight = 0.8;
+        const std::string tokens = "_|abc";
+        std::uint64_t seed = 99;
+        const auto uniform = [&seed] {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            return static_cast<double>(seed % 1000000) / 1e6;
+        };
+        int differs_without = 0;
+        for (int trial = 0; trial < 40; ++trial) {
+            CAPTURE(trial);
+            constexpr int kFrames = 6;
+            std::vector<std::vector<float>> rows(kFrames, std::vector<float>(5));
+            for (auto& row : rows) {
+                double sum = 0;
+                for (float& v : row) sum += v = static_cast<float>(0.02 + uniform() * uniform());
+                for (float& v : row) v = static_cast<float>(v / sum);
+            }
+            // The words of a collapsed path, or false when a piece is not a lexicon word.
+            const auto words_of = [&](const std::string& collapsed, std::vector<std::string>& words) {
+                words.clear();
+                std::istringstream pieces(collapsed);
+                for (std::string piece; std::getline(pieces, piece, '|');) {
+                    if (piece.empty()) continue;
+                    if (std::find(lexicon.begin(), lexicon.end(), piece) == lexicon.end()) return false;
+                    words.push_back(piece);
+                }
+                return true;
+            };
+            double best = -1e300, best_plain = -1e300;
+            std::string want, want_plain;
+            std::vector<std::string> words;
+            for (int path = 0; path < 15625; ++path) {
+                std::string collapsed;
+                double acoustic = 0;
+                int last = -1;
+                for (int t = 0, code = path; t < kFrames; ++t, code /= 5) {
+                    const int k = code % 5;
+                    acoustic += std::log(static_cast<double>(rows[static_cast<std::size_t>(t)][static_cast<std::size_t>(k)]));
+                    if (k != 0 && k != last) collapsed += tokens[static_cast<std::size_t>(k)];
+                    last = k;
+                }
+                if (!words_of(collapsed, words)) continue;
+                double language = 0;
+                int previous = lm->start();
+                for (const auto& w : words) {
+                    language += lm->log_prob(previous, lm->index(w));
+                    previous = lm->index(w);
+                }
+                language += lm->log_prob(previous, lm->end());
+                std::string text;
+                for (const auto& w : words) text += (text.empty() ? "" : " ") + w;
+                const double score = acoustic - kPenalty * static_cast<double>(words.size()) + kWeight * language;
+                if (score > best) {
+                    best = score;
+                    want = text;
+                }
+                if (acoustic - kPenalty * static_cast<double>(words.size()) > best_plain) {
+                    best_plain = acoustic - kPenalty * static_cast<double>(words.size());
+                    want_plain = text;
+                }
+            }
+            arpipe::LexiconSearch search(info, lexicon, kPenalty, /*beam_width=*/100000, lm, kWeight);
+            for (int t = 0; t < kFrames; ++t) search.push(t * 0.02, (t + 1) * 0.02, rows[static_cast<std::size_t>(t)].data());
+            std::string got;
+            for (const auto& w : search.best()) got += (got.empty() ? "" : " ") + w.word;
+            CHECK(got == want);
+            if (want != want_plain) ++differs_without;
+        }
+        CHECK(differs_without >= 5);  // the language model changes the answer on some of the rows
+    }
+
+    TEST_CASE("the language model picks between words the frames cannot tell apart") {
+        // Frames 0-1 say a or b equally (a then b, or b then a), then c: "ab c" and "ba c" score the same
+        // acoustically. The bigram decides; a weight of 0 leaves the tie to the acoustic order.
+        const std::vector<std::string> lexicon{"ab", "ba", "c"};
+        const auto rows = rows_of("**|c_", {{0.02f, 0.02f, 0.47f, 0.47f, 0.02f}, {0.02f, 0.02f, 0.47f, 0.47f, 0.02f}});
+        const auto with = [&](const std::string& arpa, double weight) {
+            const arpipe::ModelInfo info = arpipe::parse_model_description(ctc_description().dump());
+            arpipe::CtcDecoder decoder(info, 0.8, &lexicon, 0.0, &arpa, weight);
+            std::vector<Transcript> out;
+            for (std::size_t i = 0; i < rows.size(); ++i)
+                decoder.push(static_cast<double>(i) * 0.02, static_cast<double>(i + 1) * 0.02, rows[i].data(), out);
+            decoder.finish(out);
+            return texts(out);
+        };
+        const std::string ab_c = "\\data\\\nngram 1=3\nngram 2=1\n\\1-grams:\n-1 ab -1\n-1 ba -1\n-1 c\n\\2-grams:\n-0.1 ab c\n\\end\\\n";
+        const std::string ba_c = "\\data\\\nngram 1=3\nngram 2=1\n\\1-grams:\n-1 ab -1\n-1 ba -1\n-1 c\n\\2-grams:\n-0.1 ba c\n\\end\\\n";
+        CHECK(with(ab_c, 1.0) == "ab c");
+        CHECK(with(ba_c, 1.0) == "ba c");
+        CHECK(with(ba_c, 0.0) == with(ab_c, 0.0));
+    }
+
     TEST_CASE("with a lexicon, every word is a lexicon word, in time order, over random frames") {
         const std::vector<std::string> lexicon{"a", "abc", "ca", "bb", "cab"};
         std::uint64_t seed = 7;
@@ -478,6 +581,48 @@ TEST_SUITE("ctc contract") {
         arpipe::Config big;
         big.post.lexicon.assign(arpipe::kMaxLexiconWords + 1, "a");
         CHECK(big.validate() == "post.lexicon has 1000001 words, more than 1000000");
+    }
+
+    TEST_CASE("output.language_model and lm_weight: read and checked at load; settings choose which model is used") {
+        auto j = ctc_description();
+        const std::string arpa = "\\data\\\nngram 1=2\n\\1-grams:\n-0.3 ab\n-0.3 c\n\\end\\\n";
+        j["output"]["language_model"] = arpa;
+        CHECK(error_of(j) == "arpipe.json: output.language_model needs an output.lexicon (it is used by lexicon decoding only)");
+        j["output"]["lexicon"] = {"ab", "c", "ba"};
+        j["output"]["lm_weight"] = 0.7;
+        const arpipe::ModelInfo info = arpipe::parse_model_description(j.dump());
+        CHECK(info.language_model == arpa);
+        CHECK(info.lm_weight == doctest::Approx(0.7));
+        CHECK(info.language_model_size.unigrams == 2);
+        CHECK(info.language_model_size.bigrams == 0);
+        CHECK(info.language_model_size.lexicon_words_missing == 1);  // "ba"
+        arpipe::PostConfig post;
+        CHECK(arpipe::language_model_in_use(info, post) == &info.language_model);
+        CHECK(arpipe::lm_weight_in_use(info, post) == doctest::Approx(0.7));
+        post.lm_weight = 0;
+        CHECK(arpipe::language_model_in_use(info, post) == nullptr);  // weight 0: off
+        post.lm_weight = 2;
+        post.language_model = "\\data\\\nngram 1=1\n\\1-grams:\n-0.3 c\n\\end\\\n";
+        CHECK(arpipe::language_model_in_use(info, post) == &post.language_model);
+        CHECK(arpipe::check_decoding(info, post).empty());
+        post.decoding = arpipe::CtcDecoding::greedy;
+        CHECK(arpipe::language_model_in_use(info, post) == nullptr);
+        CHECK(arpipe::check_decoding(info, post) == "post.language_model is given, but post.decoding = greedy would not use it");
+        post.decoding = arpipe::CtcDecoding::automatic;
+        post.language_model = "\\data\\\nngram 1=1\n\\1-grams:\n-0.3 c d e\n\\end\\\n";
+        CHECK(arpipe::check_decoding(info, post) == "post.language_model: ARPA line 4: expected \"LOG10_PROB WORD [LOG10_BACKOFF]\"");
+        const arpipe::ModelInfo plain = arpipe::parse_model_description(ctc_description().dump());
+        post.language_model = arpa;
+        CHECK(arpipe::check_decoding(plain, post) ==
+              "post.language_model needs lexicon decoding, and there is no lexicon (post.lexicon or the model's output.lexicon)");
+        j["output"]["language_model"] = "\\data\\\nngram 1=1\nngram 2=0\nngram 3=0\n";
+        CHECK(error_of(j) == "arpipe.json: output.language_model: ARPA line 4: a model of order 3: arpipe reads unigram and bigram models only");
+        j["output"]["language_model"] = arpa;
+        j["output"]["lm_weight"] = 101;
+        CHECK(error_of(j).find("output.lm_weight = 101 is not in [0, 100]") != std::string::npos);
+        arpipe::Config c;
+        c.post.lm_weight = -2;
+        CHECK(!c.validate().empty());
     }
 
     TEST_CASE("the utterance gap is a validated setting") {

@@ -4,7 +4,9 @@ train_transcriber.py, through the reference pipeline. Prints CER/WER per set as 
 
   /usr/bin/python3 tools/models/eval_transcriber.py --model tools/models/.work/transcriber/checkpoint_last.pt
   ... --sets held,digits,train,synthetic,others,es,fr,it   (the default: all of them, in this order)
+  ... --sets synthetic-train   (the unseen synthetic voice on every 4th training prompt: for tuning decoding)
   ... --arpipe build/arpipe [--decoding greedy|lexicon] [--lexicon WORDS.txt] [--word-penalty NATS]
+      [--lm FILE.arpa] [--lm-weight W] [--beam-width N]
 
 With --arpipe, the C++ side decodes instead: each set's utterances are written as 16-bit 8 kHz mono WAV files
 to a temporary directory and one `arpipe run -f jsonl` reads them all; a file's hypothesis is its transcripts
@@ -60,13 +62,16 @@ def read_jsonl(text, names):
     return [" ".join(t for _, t in sorted(found[n], key=lambda x: x[0]) if t) for n in names]
 
 
-def evaluate_arpipe(binary, model, decoding, utts, lexicon=None, word_penalty=None):
+def evaluate_arpipe(binary, model, decoding, utts, lexicon=None, word_penalty=None, lm=None, lm_weight=None,
+                    beam_width=None):
     """As train_transcriber.evaluate, with `arpipe run` decoding WAV copies of the utterances."""
     with tempfile.TemporaryDirectory(prefix="eval_transcriber.") as d:
         names = write_wavs(utts, d)
         cmd = [binary, "run", "-m", model, "-f", "jsonl", "--utterance-gap", "1000", "-j", "2",
                "--decoding", decoding] + (["--lexicon", lexicon] if lexicon else []) + (
-                   ["--word-penalty", str(word_penalty)] if word_penalty is not None else []) + [d]
+                   ["--word-penalty", str(word_penalty)] if word_penalty is not None else []) + (
+                   ["--lm", lm] if lm else []) + (["--lm-weight", str(lm_weight)] if lm_weight is not None else []) + (
+                   ["--beam-width", str(beam_width)] if beam_width is not None else []) + [d]
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if p.returncode != 0 and not p.stdout.strip():
             raise SystemExit(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.strip()}")
@@ -86,12 +91,17 @@ def main():
     ap.add_argument("--lexicon", metavar="FILE", help="with --arpipe --decoding lexicon: these words instead")
     ap.add_argument("--word-penalty", type=float, metavar="NATS",
                     help="with --arpipe --decoding lexicon: arpipe's --word-penalty (default: the model's)")
+    ap.add_argument("--lm", metavar="FILE", help="with --arpipe --decoding lexicon: this ARPA language model instead")
+    ap.add_argument("--lm-weight", type=float, metavar="W",
+                    help="with --arpipe --decoding lexicon: arpipe's --lm-weight (default: the model's; 0: none)")
+    ap.add_argument("--beam-width", type=int, metavar="N", help="with --arpipe --decoding lexicon: arpipe's --beam-width")
     args = ap.parse_args()
     torch.set_num_threads(2)
     want = args.sets.split(",")
     if args.arpipe:
         print(f"decoding with {args.arpipe} run --decoding {args.decoding}"
-              + (f" --lexicon {args.lexicon}" if args.lexicon else ""), file=sys.stderr, flush=True)
+              + (f" --lexicon {args.lexicon}" if args.lexicon else "") + (f" --lm {args.lm}" if args.lm else "")
+              + (f" --lm-weight {args.lm_weight}" if args.lm_weight is not None else ""), file=sys.stderr, flush=True)
     else:
         model, desc = R.load_model(args.model)
     mel = D.mel_transform()
@@ -107,6 +117,9 @@ def main():
             u for u in held if u.key.startswith(("digits/", "letters/"))]
     if "train" in want:
         sets["same speaker, training prompts (not held out)"] = train[::4]
+    if "synthetic-train" in want:   # for tuning: an unseen voice, on texts held-out prompts never share
+        sets[f"synthetic unseen voice espeak-ng {D.EVAL_VOICE}, every 4th training prompt"] = D.synthetic(
+            train[::4], [D.EVAL_VOICE], args.seed)
     if "synthetic" in want:
         sets[f"synthetic unseen voice espeak-ng {D.EVAL_VOICE}, held-out prompts"] = D.synthetic(
             held, [D.EVAL_VOICE], args.seed)
@@ -124,7 +137,7 @@ def main():
         t0 = time.time()
         if args.arpipe:
             (c, w), pairs = evaluate_arpipe(args.arpipe, args.model, args.decoding, us, args.lexicon,
-                                                  args.word_penalty)
+                                            args.word_penalty, args.lm, args.lm_weight, args.beam_width)
         else:
             (c, w), pairs = evaluate(model, desc, us, mel)
         print(f"{name}: n={len(us)} CER {c:.3f} WER {w:.3f} ({time.time() - t0:.0f} s)", flush=True)

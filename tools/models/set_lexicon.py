@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Set output.lexicon and output.word_penalty in the arpipe.json of an existing transcriber model file, leaving the weights and every
-other field as they are (the list train_transcriber.py now writes itself: transcriber_data.ivr_lexicon).
+"""Set the lexicon decoding fields (output.lexicon, output.word_penalty, output.language_model, output.lm_weight) in
+the arpipe.json of an existing transcriber model file, leaving the weights and every other field as they are
+(train_transcriber.py writes the same fields itself: transcriber_data.ivr_lexicon, ivr_language_model).
 
     /usr/bin/python3 tools/models/set_lexicon.py [--model data/models/ivr_en_ctc.pt] [--seed 1234]
 
@@ -33,6 +34,8 @@ def main():
         sys.exit(f"words the model cannot spell: {bad[:10]}")
     desc["output"]["lexicon"] = words
     desc["output"]["word_penalty"] = D.WORD_PENALTY
+    desc["output"]["language_model"] = D.ivr_language_model(args.seed)
+    desc["output"]["lm_weight"] = D.LM_WEIGHT
     # A directory of its own keeps the file's name, which torch uses as the archive's top folder.
     tmp_dir = Path(args.model).parent / ".set_lexicon.tmp"
     tmp_dir.mkdir(exist_ok=True)
@@ -48,10 +51,11 @@ def main():
     if not same or json.loads(check["arpipe.json"]) != desc:
         os.remove(tmp)
         tmp_dir.rmdir()
-        sys.exit("the rewritten file differs from the old one beyond output.lexicon: left unchanged")
+        sys.exit("the rewritten file differs from the old one beyond its description: left unchanged")
     os.replace(tmp, args.model)
     tmp_dir.rmdir()
-    print(f"{args.model}: output.lexicon = {len(words)} words, word_penalty {D.WORD_PENALTY}; held-out prompts: "
+    print(f"{args.model}: output.lexicon = {len(words)} words, word_penalty {D.WORD_PENALTY}, "
+          f"bigram language model weight {D.LM_WEIGHT}; held-out prompts: "
           f"{st['held_oov_tokens']}/{st['held_tokens']} word tokens ({st['held_oov_tokens'] / st['held_tokens']:.1%}) "
           f"and {st['held_oov_words']}/{st['held_words']} distinct words "
           f"({st['held_oov_words'] / st['held_words']:.1%}) out of it; {len(old_sd)} tensors unchanged")

@@ -38,7 +38,7 @@ DESCRIPTION = {
     "name": "ivr_en_ctc",
     "description": "English IVR prompt transcriber (digits, letters, telephone-menu vocabulary): character "
                    "CTC, dilated depthwise-separable 1-D convolutions, receptive field +-0.85 s; trained on "
-                   "the asterisk core sounds (one speaker); see data/models/README.md",
+                   "the asterisk core sounds (one speaker) and 1.5 min of other speakers; see data/models/README.md",
     "sample_rate_hz": D.SR,
     "input": {"kind": "log_mel", "n_fft": D.N_FFT, "win_length": D.WIN, "hop_length": D.HOP_LENGTH,
               "n_mels": D.N_MELS, "f_min_hz": D.F_MIN, "f_max_hz": D.F_MAX, "mel_scale": "htk",
@@ -87,6 +87,7 @@ class Transcriber(nn.Module):
 
 
 SPEEDS = (0.85, 0.92, 1.0, 1.08, 1.15)
+EXTRA_REPEAT = 3
 
 
 def speed_variants(x):
@@ -138,6 +139,38 @@ def augment(wave, g):
     noise = torch.randn(wave.shape, generator=g)
     wave = wave + noisy * noise * rms * 10 ** (-snr / 20)
     return wave
+
+
+VTLP_RANGE, VTLP_SHARE, VTLP_F_HI = (0.88, 1.12), 0.7, 3400.0
+
+
+def warped_fbanks(alpha):
+    """HTK mel filterbank [n_freqs, n_mels] read on a warped frequency axis (vocal tract length perturbation,
+    Jaitly and Hinton 2013): the energy at f is counted at alpha * f, bending linearly above VTLP_F_HI so that
+    the Nyquist frequency stays in place. alpha = 1 is exactly torchaudio's filterbank (checked in main)."""
+    nyq = D.SR / 2
+    f = torch.linspace(0, nyq, D.N_FFT // 2 + 1, dtype=torch.float64)
+    b = VTLP_F_HI * min(alpha, 1.0) / alpha
+    w = torch.where(f <= b, f * alpha, nyq - (nyq - VTLP_F_HI * min(alpha, 1.0)) / (nyq - b) * (nyq - f))
+    mel = lambda x: 2595.0 * math.log10(1.0 + x / 700.0)  # noqa: E731
+    m = torch.linspace(mel(D.F_MIN), mel(D.F_MAX), D.N_MELS + 2, dtype=torch.float64)
+    fp = 700.0 * (10 ** (m / 2595.0) - 1.0)
+    down = (w.unsqueeze(1) - fp[:-2]) / (fp[1:-1] - fp[:-2])
+    up = (fp[2:] - w.unsqueeze(1)) / (fp[2:] - fp[1:-1])
+    return torch.clamp(torch.minimum(down, up), min=0).float()
+
+
+def vtlp_log_mel(wave, spec, g):
+    """wave [B, S] -> log-mel [B, 48, F] where a random VTLP_SHARE of the examples get a random warp factor."""
+    with torch.no_grad():
+        power = spec(wave)                                   # [B, n_freqs, F]
+        out = []
+        for b in range(wave.shape[0]):
+            alpha = 1.0
+            if torch.rand(1, generator=g).item() < VTLP_SHARE:
+                alpha = float(torch.empty(1).uniform_(*VTLP_RANGE, generator=g))
+            out.append(torch.matmul(power[b].transpose(0, 1), warped_fbanks(alpha)).transpose(0, 1))
+        return torch.log(torch.stack(out) + D.LOG_OFFSET)
 
 
 def spec_augment(feat, g):
@@ -213,6 +246,8 @@ def main():
     lexicon, lex_stats = D.ivr_lexicon(args.seed)
     DESCRIPTION["output"]["lexicon"] = lexicon
     DESCRIPTION["output"]["word_penalty"] = D.WORD_PENALTY
+    DESCRIPTION["output"]["language_model"] = D.ivr_language_model(args.seed)
+    DESCRIPTION["output"]["lm_weight"] = D.LM_WEIGHT
     syn_train = D.synthetic(train, D.TRAIN_VOICES, args.seed)
     syn_eval = D.synthetic(held, [D.EVAL_VOICE], args.seed)
     others = D.other_speakers()
@@ -229,8 +264,16 @@ def main():
         {"train": [u.key for u in train], "eval": [u.key for u in held], "skipped": skipped}, indent=1))
 
     real_items = [(speed_variants(u.audio), D.encode(u.text)) for u in train]
+    # Other real speakers (tuxpaint, scid: 1.5 min of digits, letters and short phrases), each clip EXTRA_REPEAT
+    # times per epoch at a random speed: some speaker variety beside the 20 min of Allison Smith.
+    extra = D.extra_speakers()
+    extra_items = [(speed_variants(u.audio), D.encode(u.text)) for u in extra] * EXTRA_REPEAT
+    print(f"other training speakers: {len(extra)} clips, {sum(len(u.audio) for u in extra) / D.SR / 60:.1f} min, "
+          f"x{EXTRA_REPEAT} per epoch", flush=True)
     syn_items = [([u.audio], D.encode(u.text)) for u in syn_train]
     mel = D.mel_transform()
+    spec = mel.spectrogram
+    assert torch.allclose(warped_fbanks(1.0), mel.mel_scale.fb, atol=1e-5), "VTLP filterbank at alpha 1"
     feats = D.log_mel(torch.cat([u.audio for u in train]).unsqueeze(0), mel)[0]
     mean, std = feats.mean(dim=1), feats.std(dim=1)
     model = Transcriber(mean, std, args.channels)
@@ -248,7 +291,7 @@ def main():
     for epoch in range(args.epochs):
         model.train()
         te = time.time()
-        items = real_items + [syn_items[k] for k in rng.sample(range(len(syn_items)), n_syn)]
+        items = real_items + extra_items + [syn_items[k] for k in rng.sample(range(len(syn_items)), n_syn)]
         ex = pack_epoch(items, rng)
         ex.sort(key=lambda e: e[0].shape[0])
         batches, cur, dur = [], [], 0.0
@@ -270,7 +313,7 @@ def main():
             for i, e in enumerate(b):
                 wave[i, :e[0].shape[0]] = e[0]
             wave = augment(wave, g)
-            feat = spec_augment(D.log_mel(wave, mel), g)
+            feat = spec_augment(vtlp_log_mel(wave, spec, g), g)
             lp = model(feat)
             T = lp.shape[1]
             targets = torch.tensor([i for e in b for i in e[1]])

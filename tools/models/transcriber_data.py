@@ -195,6 +195,65 @@ def ivr_lexicon(seed=1234):
     return sorted(words), stats
 
 
+# Weight of the bigram model's natural-log probabilities in arpipe's lexicon decoding (arpipe.json
+# output.lm_weight), and the discount of its bigram counts: chosen with a model built without every 4th training
+# prompt and evaluated on those prompts (make_lm.py --dev), never on held-out ones.
+LM_WEIGHT = 1.0
+LM_DISCOUNT = 0.5
+LM_UNIGRAM_ADD = 0.5
+
+
+def bigram_arpa(sentences, vocabulary, discount=LM_DISCOUNT, add=LM_UNIGRAM_ADD):
+    """A word bigram model in ARPA format over `vocabulary` (every word gets a unigram, seen or not), from
+    `sentences` (one normalised prompt text each, wrapped in <s> ... </s>). Unigrams: counts plus `add`
+    (so the closed classes no prompt says still have a little mass). Bigrams: absolute discounting of the
+    seen pairs by `discount`, the mass taken backs off to the unigrams of the words not seen after the context
+    (Katz-style back-off weights, so that each context's distribution sums to 1)."""
+    from collections import Counter
+    import math
+    uni, bi = Counter(), Counter()
+    for s in sentences:
+        ws = ["<s>"] + s.split() + ["</s>"]
+        uni.update(ws[1:])
+        bi.update(zip(ws[:-1], ws[1:]))
+    targets = sorted(set(vocabulary) | {w for w in uni if w != "<s>"} | {"</s>"})
+    total = sum(uni[w] for w in targets) + add * len(targets)
+    p1 = {w: (uni[w] + add) / total for w in targets}
+    contexts = {}
+    for (v, w), c in bi.items():
+        contexts.setdefault(v, {})[w] = c
+    p2, backoff = {}, {}
+    for v, nexts in contexts.items():
+        cv = sum(nexts.values())
+        for w, c in nexts.items():
+            p2[(v, w)] = (c - discount) / cv
+        left = discount * len(nexts) / cv
+        backoff[v] = left / (1.0 - sum(p1[w] for w in nexts))
+    lines = ["\\data\\", f"ngram 1={len(targets) + 1}", f"ngram 2={len(p2)}", "", "\\1-grams:"]
+    lines.append(f"-99\t<s>\t{math.log10(backoff['<s>']):.6f}" if "<s>" in backoff else "-99\t<s>")
+    for w in targets:
+        lines.append(f"{math.log10(p1[w]):.6f}\t{w}" + (f"\t{math.log10(backoff[w]):.6f}" if w in backoff else ""))
+    lines += ["", "\\2-grams:"]
+    for (v, w) in sorted(p2):
+        lines.append(f"{math.log10(p2[(v, w)]):.6f}\t{v}\t{w}")
+    lines += ["", "\\end\\", ""]
+    return "\n".join(lines)
+
+
+def ivr_language_model(seed=1234, dev=False):
+    """The bigram model arpipe.json carries (output.language_model): the training prompts' sentences over
+    ivr_lexicon's words. dev=True leaves out every 4th training prompt (the "training prompts" evaluation set),
+    to choose LM_WEIGHT on prompts the model did not count."""
+    utts, _ = asterisk_prompts("en", audio=False)
+    split_prompts(utts, seed)
+    train = [u for u in utts if u.split == "train"]
+    if dev:
+        held = {id(u) for u in train[::4]}
+        train = [u for u in train if id(u) not in held]
+    words, _ = ivr_lexicon(seed)
+    return bigram_arpa([u.text for u in train], words)
+
+
 def silences():
     return [load_wav(p) for p in sorted(glob.glob(f"{AST}/{LANG_DIRS['en']}/silence/*.wav"))]
 
@@ -241,6 +300,47 @@ def other_speakers():
     out.append(Utt("tidigits/dhd.2934z", "two nine three four zero", load_raw16k(f"{ps}/tidigits/dhd.2934z.raw"),
                    "eval", "pocketsphinx"))
     out += saytime_numbers()
+    return out
+
+
+TUXPAINT = "/usr/share/tuxpaint/stamps"
+
+
+def extra_speakers():
+    """Real English speech by speakers other than Allison Smith, used in training only (evaluation keeps its own
+    other speakers: klettres, pocketsphinx, saytime, none of them here). The text of each clip is known:
+    - tuxpaint-stamps-default: digits 0-9 in two voices (symbols/math/N.ogg, N_en_GB.ogg), the letters in a
+      British voice (one recording per letter, shared by the four English alphabet stamp sets), and 66 spoken
+      animal descriptions (<stamp>_desc.ogg; the text is the first line of <stamp>.txt, "A koala.");
+    - scid-data: a male voice saying chess squares' digits 1-8 and files a-h (sounds/<x>.wav).
+    One minute and a half in all: a little speaker variety, not a second training speaker."""
+    out = []
+    for n in range(10):
+        for suffix, src in (("", "tuxpaint_digits"), ("_en_GB", "tuxpaint_digits_en_GB")):
+            p = f"{TUXPAINT}/symbols/math/{n}{suffix}.ogg"
+            if os.path.exists(p):
+                out.append(Utt(f"tuxpaint/{n}{suffix}", ONES[n], load_wav(p), "train", src))
+    seen = set()
+    for p in sorted(glob.glob(f"{TUXPAINT}/symbols/alphabets/english/*/*/*_en_GB.ogg")):
+        letter = os.path.basename(p)[0].lower()
+        if letter in seen:
+            continue  # the same recording under filled/outlined, upper/lower case
+        seen.add(letter)
+        out.append(Utt(f"tuxpaint/letter/{letter}", letter, load_wav(p), "train", "tuxpaint_letters_en_GB"))
+    for p in sorted(glob.glob(f"{TUXPAINT}/**/*_desc.ogg", recursive=True)):
+        txt = p[:-len("_desc.ogg")] + ".txt"
+        if not os.path.exists(txt):
+            continue
+        with open(txt, encoding="utf-8") as f:
+            t = normalise(f.readline())
+        if t:
+            out.append(Utt(f"tuxpaint/{os.path.relpath(p, TUXPAINT)}", t, load_wav(p), "train", "tuxpaint_desc"))
+    for p in sorted(glob.glob("/usr/share/scid/sounds/*.wav")):
+        stem = os.path.splitext(os.path.basename(p))[0]
+        if re.fullmatch(r"[1-8]", stem):
+            out.append(Utt(f"scid/{stem}", ONES[int(stem)], load_wav(p), "train", "scid"))
+        elif re.fullmatch(r"[a-h]", stem):
+            out.append(Utt(f"scid/{stem}", stem, load_wav(p), "train", "scid"))
     return out
 
 
