@@ -179,6 +179,24 @@ std::vector<Transcript> decode_rows(const std::vector<std::vector<float>>& rows,
     return out;
 }
 
+/// `frames` rows of 5 posteriors (each at least about 0.02/1.1, so every path has a finite score), from a fixed
+/// xorshift seeded by `seed`: the same rows on every machine.
+std::vector<std::vector<float>> random_rows(std::uint64_t& seed, int frames) {
+    const auto uniform = [&seed] {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        return static_cast<double>(seed % 1000000) / 1e6;
+    };
+    std::vector<std::vector<float>> rows(static_cast<std::size_t>(frames), std::vector<float>(5));
+    for (auto& row : rows) {
+        double sum = 0;
+        for (float& v : row) sum += v = static_cast<float>(0.02 + uniform() * uniform());
+        for (float& v : row) v = static_cast<float>(v / sum);
+    }
+    return rows;
+}
+
 /// Whether `text` (letters and '|') splits at its separators into pieces that are each empty or a lexicon
 /// word: what a lexicon path's collapsed tokens must spell.
 bool spells_words(const std::string& text, const std::vector<std::string>& lexicon) {
@@ -248,22 +266,11 @@ TEST_SUITE("ctc lexicon decoding") {
         const std::vector<std::string> lexicon{"a", "ab", "ba", "cab", "bc"};
         const std::string tokens = "_|abc";
         std::uint64_t seed = 42;
-        const auto uniform = [&seed] {  // a fixed xorshift: the same rows everywhere
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            return static_cast<double>(seed % 1000000) / 1e6;
-        };
         int with_words = 0;
         for (int trial = 0; trial < 40; ++trial) {
             CAPTURE(trial);
             constexpr int kFrames = 6;
-            std::vector<std::vector<float>> rows(kFrames, std::vector<float>(5));
-            for (auto& row : rows) {
-                double sum = 0;
-                for (float& v : row) sum += v = static_cast<float>(0.02 + uniform() * uniform());
-                for (float& v : row) v = static_cast<float>(v / sum);
-            }
+            const auto rows = random_rows(seed, kFrames);
             double best = -1e300;
             std::string best_text;
             for (int path = 0; path < 15625; ++path) {
@@ -304,22 +311,11 @@ TEST_SUITE("ctc lexicon decoding") {
         constexpr double kPenalty = 0.5, kWeight = 0.8;
         const std::string tokens = "_|abc";
         std::uint64_t seed = 99;
-        const auto uniform = [&seed] {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            return static_cast<double>(seed % 1000000) / 1e6;
-        };
         int differs_without = 0;
         for (int trial = 0; trial < 40; ++trial) {
             CAPTURE(trial);
             constexpr int kFrames = 6;
-            std::vector<std::vector<float>> rows(kFrames, std::vector<float>(5));
-            for (auto& row : rows) {
-                double sum = 0;
-                for (float& v : row) sum += v = static_cast<float>(0.02 + uniform() * uniform());
-                for (float& v : row) v = static_cast<float>(v / sum);
-            }
+            const auto rows = random_rows(seed, kFrames);
             // The words of a collapsed path, or false when a piece is not a lexicon word.
             const auto words_of = [&](const std::string& collapsed, std::vector<std::string>& words) {
                 words.clear();

@@ -38,7 +38,7 @@ DESCRIPTION = {
     "name": "ivr_en_ctc",
     "description": "English IVR prompt transcriber (digits, letters, telephone-menu vocabulary): character "
                    "CTC, dilated depthwise-separable 1-D convolutions, receptive field +-0.85 s; trained on "
-                   "the asterisk core sounds (one speaker) and 1.5 min of other speakers; see data/models/README.md",
+                   "the asterisk core sounds (one speaker); see data/models/README.md",
     "sample_rate_hz": D.SR,
     "input": {"kind": "log_mel", "n_fft": D.N_FFT, "win_length": D.WIN, "hop_length": D.HOP_LENGTH,
               "n_mels": D.N_MELS, "f_min_hz": D.F_MIN, "f_max_hz": D.F_MAX, "mel_scale": "htk",
@@ -141,7 +141,7 @@ def augment(wave, g):
     return wave
 
 
-VTLP_RANGE, VTLP_SHARE, VTLP_F_HI = (0.88, 1.12), 0.7, 3400.0
+VTLP_RANGE, VTLP_F_HI = (0.88, 1.12), 3400.0
 
 
 def warped_fbanks(alpha):
@@ -160,14 +160,14 @@ def warped_fbanks(alpha):
     return torch.clamp(torch.minimum(down, up), min=0).float()
 
 
-def vtlp_log_mel(wave, spec, g):
-    """wave [B, S] -> log-mel [B, 48, F] where a random VTLP_SHARE of the examples get a random warp factor."""
+def vtlp_log_mel(wave, spec, g, share):
+    """wave [B, S] -> log-mel [B, 48, F] where a random `share` of the examples get a random warp factor."""
     with torch.no_grad():
         power = spec(wave)                                   # [B, n_freqs, F]
         out = []
         for b in range(wave.shape[0]):
             alpha = 1.0
-            if torch.rand(1, generator=g).item() < VTLP_SHARE:
+            if torch.rand(1, generator=g).item() < share:
                 alpha = float(torch.empty(1).uniform_(*VTLP_RANGE, generator=g))
             out.append(torch.matmul(power[b].transpose(0, 1), warped_fbanks(alpha)).transpose(0, 1))
         return torch.log(torch.stack(out) + D.LOG_OFFSET)
@@ -226,6 +226,12 @@ def main():
     ap.add_argument("--synthetic", type=float, default=0.25, help="synthetic share of each epoch's prompts")
     ap.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one cycle: warm-up, then cosine)")
     ap.add_argument("--batch-seconds", type=float, default=64.0, help="seconds of audio per batch")
+    ap.add_argument("--vtlp", type=float, default=0.0, metavar="SHARE",
+                    help="share of training examples whose mel axis is warped by 0.88-1.12 (vocal tract length "
+                         "perturbation); 0, the committed model's setting, is off")
+    ap.add_argument("--other-speakers", action="store_true",
+                    help="also train on 1.5 min of other real speakers (tuxpaint, scid: transcriber_data.extra_speakers); "
+                         "off for the committed model")
     ap.add_argument("--out", default=str(D.ROOT / "data" / "models" / "ivr_en_ctc.pt"))
     ap.add_argument("--checkpoint", default=str(D.WORK / "checkpoint_last.pt"),
                     help="after every epoch, the model so far (TorchScript with its description) is saved here")
@@ -266,10 +272,12 @@ def main():
     real_items = [(speed_variants(u.audio), D.encode(u.text)) for u in train]
     # Other real speakers (tuxpaint, scid: 1.5 min of digits, letters and short phrases), each clip EXTRA_REPEAT
     # times per epoch at a random speed: some speaker variety beside the 20 min of Allison Smith.
-    extra = D.extra_speakers()
-    extra_items = [(speed_variants(u.audio), D.encode(u.text)) for u in extra] * EXTRA_REPEAT
-    print(f"other training speakers: {len(extra)} clips, {sum(len(u.audio) for u in extra) / D.SR / 60:.1f} min, "
-          f"x{EXTRA_REPEAT} per epoch", flush=True)
+    extra_items = []
+    if args.other_speakers:
+        extra = D.extra_speakers()
+        extra_items = [(speed_variants(u.audio), D.encode(u.text)) for u in extra] * EXTRA_REPEAT
+        print(f"other training speakers: {len(extra)} clips, {sum(len(u.audio) for u in extra) / D.SR / 60:.1f} min, "
+              f"x{EXTRA_REPEAT} per epoch", flush=True)
     syn_items = [([u.audio], D.encode(u.text)) for u in syn_train]
     mel = D.mel_transform()
     spec = mel.spectrogram
@@ -313,7 +321,7 @@ def main():
             for i, e in enumerate(b):
                 wave[i, :e[0].shape[0]] = e[0]
             wave = augment(wave, g)
-            feat = spec_augment(vtlp_log_mel(wave, spec, g), g)
+            feat = spec_augment(vtlp_log_mel(wave, spec, g, args.vtlp) if args.vtlp > 0 else D.log_mel(wave, mel), g)
             lp = model(feat)
             T = lp.shape[1]
             targets = torch.tensor([i for e in b for i in e[1]])
