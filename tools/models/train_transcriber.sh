@@ -14,7 +14,9 @@ cd "$(dirname "$0")/../.."
 PACKAGES=(python3-torch python3-torchaudio python3-numpy python3-soundfile sox libsox-fmt-base espeak-ng
   asterisk-core-sounds-en asterisk-core-sounds-en-wav asterisk-core-sounds-es asterisk-core-sounds-es-wav
   asterisk-core-sounds-fr asterisk-core-sounds-fr-wav asterisk-core-sounds-it asterisk-core-sounds-it-wav
-  klettres-data pocketsphinx-testdata saytime tuxpaint-stamps-default scid-data)
+  klettres-data pocketsphinx-testdata saytime)
+# Only for --other-speakers (an experiment, not the committed model): more real English voices.
+for arg in "$@"; do [ "$arg" = --other-speakers ] && PACKAGES+=(tuxpaint-stamps-default scid-data); done
 
 # shellcheck source=install_packages.sh
 source "$(dirname "${BASH_SOURCE[0]}")/install_packages.sh"

@@ -316,6 +316,10 @@ def extra_speakers():
       animal descriptions (<stamp>_desc.ogg; the text is the first line of <stamp>.txt, "A koala.");
     - scid-data: a male voice saying chess squares' digits 1-8 and files a-h (sounds/<x>.wav).
     One minute and a half in all: a little speaker variety, not a second training speaker."""
+    missing = [d for d in (TUXPAINT, "/usr/share/scid/sounds") if not os.path.isdir(d)]
+    if missing:
+        raise SystemExit(f"--other-speakers: {', '.join(missing)} missing; install tuxpaint-stamps-default and "
+                         "scid-data (tools/models/train_transcriber.sh --other-speakers does)")
     out = []
     for n in range(10):
         for suffix, src in (("", "tuxpaint_digits"), ("_en_GB", "tuxpaint_digits_en_GB")):
