@@ -198,12 +198,38 @@ std::vector<std::vector<float>> random_rows(std::uint64_t& seed, int frames) {
 }
 
 /// Whether `text` (letters and '|') splits at its separators into pieces that are each empty or a lexicon
-/// word: what a lexicon path's collapsed tokens must spell.
-bool spells_words(const std::string& text, const std::vector<std::string>& lexicon) {
+/// word: what a lexicon path's collapsed tokens must spell. The words, in order, go to `words`.
+bool spells_words(const std::string& text, const std::vector<std::string>& lexicon, std::vector<std::string>& words) {
+    words.clear();
     std::istringstream pieces(text);
-    for (std::string piece; std::getline(pieces, piece, '|');)
-        if (!piece.empty() && std::find(lexicon.begin(), lexicon.end(), piece) == lexicon.end()) return false;
+    for (std::string piece; std::getline(pieces, piece, '|');) {
+        if (piece.empty()) continue;
+        if (std::find(lexicon.begin(), lexicon.end(), piece) == lexicon.end()) return false;
+        words.push_back(piece);
+    }
     return true;
+}
+
+/// Calls `visit(collapsed, score)` for every path through `rows` (one of the 5 tokens "_|abc" per frame):
+/// its tokens collapsed as CTC collapses them (repeats merged, blanks dropped) and the sum of their
+/// log-posteriors. 5^frames paths: keep the rows short.
+template <typename Visit>
+void for_each_path(const std::vector<std::vector<float>>& rows, Visit visit) {
+    const std::string tokens = "_|abc";
+    int paths = 1;
+    for (std::size_t t = 0; t < rows.size(); ++t) paths *= 5;
+    for (int path = 0; path < paths; ++path) {
+        std::string collapsed;
+        double score = 0;
+        int last = -1;
+        for (std::size_t t = 0, code = static_cast<std::size_t>(path); t < rows.size(); ++t, code /= 5) {
+            const std::size_t k = code % 5;
+            score += std::log(static_cast<double>(rows[t][k]));
+            if (k != 0 && static_cast<int>(k) != last) collapsed += tokens[k];
+            last = static_cast<int>(k);
+        }
+        visit(collapsed, score);
+    }
 }
 
 }  // namespace
@@ -264,7 +290,6 @@ TEST_SUITE("ctc lexicon decoding") {
         // 5 tokens over 6 frames: all 15,625 paths, collapsed as CTC does, scored by their log-posteriors.
         const arpipe::ModelInfo info = arpipe::parse_model_description(ctc_description().dump());
         const std::vector<std::string> lexicon{"a", "ab", "ba", "cab", "bc"};
-        const std::string tokens = "_|abc";
         std::uint64_t seed = 42;
         int with_words = 0;
         for (int trial = 0; trial < 40; ++trial) {
@@ -273,21 +298,13 @@ TEST_SUITE("ctc lexicon decoding") {
             const auto rows = random_rows(seed, kFrames);
             double best = -1e300;
             std::string best_text;
-            for (int path = 0; path < 15625; ++path) {
-                std::string collapsed;
-                double score = 0;
-                int last = -1;
-                for (int t = 0, code = path; t < kFrames; ++t, code /= 5) {
-                    const int k = code % 5;
-                    score += std::log(static_cast<double>(rows[static_cast<std::size_t>(t)][static_cast<std::size_t>(k)]));
-                    if (k != 0 && k != last) collapsed += tokens[static_cast<std::size_t>(k)];
-                    last = k;
-                }
-                if (score > best && spells_words(collapsed, lexicon)) {
+            std::vector<std::string> words;
+            for_each_path(rows, [&](const std::string& collapsed, double score) {
+                if (score > best && spells_words(collapsed, lexicon, words)) {
                     best = score;
                     best_text = collapsed;
                 }
-            }
+            });
             arpipe::LexiconSearch search(info, lexicon, /*word_penalty=*/0.0, /*beam_width=*/100000);
             for (int t = 0; t < kFrames; ++t) search.push(t * 0.02, (t + 1) * 0.02, rows[static_cast<std::size_t>(t)].data());
             std::string got, want;
@@ -309,38 +326,17 @@ TEST_SUITE("ctc lexicon decoding") {
             "\\data\\\nngram 1=6\nngram 2=5\n\n\\1-grams:\n-99 <s> -0.2\n-0.4 </s>\n-0.8 a -0.1\n-0.9 ab -0.3\n"
             "-1.2 ba\n-0.5 c -0.5\n\n\\2-grams:\n-0.05 <s> c\n-0.1 c c\n-1.5 a a\n-0.2 ab </s>\n-0.3 c ba\n\\end\\\n");
         constexpr double kPenalty = 0.5, kWeight = 0.8;
-        const std::string tokens = "_|abc";
         std::uint64_t seed = 99;
         int differs_without = 0;
         for (int trial = 0; trial < 40; ++trial) {
             CAPTURE(trial);
             constexpr int kFrames = 6;
             const auto rows = random_rows(seed, kFrames);
-            // The words of a collapsed path, or false when a piece is not a lexicon word.
-            const auto words_of = [&](const std::string& collapsed, std::vector<std::string>& words) {
-                words.clear();
-                std::istringstream pieces(collapsed);
-                for (std::string piece; std::getline(pieces, piece, '|');) {
-                    if (piece.empty()) continue;
-                    if (std::find(lexicon.begin(), lexicon.end(), piece) == lexicon.end()) return false;
-                    words.push_back(piece);
-                }
-                return true;
-            };
             double best = -1e300, best_plain = -1e300;
             std::string want, want_plain;
             std::vector<std::string> words;
-            for (int path = 0; path < 15625; ++path) {
-                std::string collapsed;
-                double acoustic = 0;
-                int last = -1;
-                for (int t = 0, code = path; t < kFrames; ++t, code /= 5) {
-                    const int k = code % 5;
-                    acoustic += std::log(static_cast<double>(rows[static_cast<std::size_t>(t)][static_cast<std::size_t>(k)]));
-                    if (k != 0 && k != last) collapsed += tokens[static_cast<std::size_t>(k)];
-                    last = k;
-                }
-                if (!words_of(collapsed, words)) continue;
+            for_each_path(rows, [&](const std::string& collapsed, double acoustic) {
+                if (!spells_words(collapsed, lexicon, words)) return;
                 double language = 0;
                 int previous = lm->start();
                 for (const auto& w : words) {
@@ -359,7 +355,7 @@ TEST_SUITE("ctc lexicon decoding") {
                     best_plain = acoustic - kPenalty * static_cast<double>(words.size());
                     want_plain = text;
                 }
-            }
+            });
             arpipe::LexiconSearch search(info, lexicon, kPenalty, /*beam_width=*/100000, lm, kWeight);
             for (int t = 0; t < kFrames; ++t) search.push(t * 0.02, (t + 1) * 0.02, rows[static_cast<std::size_t>(t)].data());
             std::string got;
