@@ -14,6 +14,8 @@ namespace {
 constexpr double kLn10 = 2.302585092994045684;
 /// The most n-grams of one order a model may declare (bounds the memory a hostile file can ask for).
 constexpr long long kMaxNgrams = 50000000;
+/// The largest magnitude of a log10 probability or back-off (ARPA files write -99 for "never").
+constexpr double kMaxLog10 = 1000;
 
 std::vector<std::string> fields(const std::string& line) {
     std::vector<std::string> out;
@@ -100,6 +102,10 @@ BigramLm::BigramLm(const std::string& arpa) {
             const double lp = number_at(f[0], "the log10 probability");
             if (lp > 0) bad("the log10 probability " + f[0] + " is above 0");
             const double bo = f.size() == static_cast<std::size_t>(n) + 2 ? number_at(f.back(), "the log10 back-off") : 0.0;
+            // Finite is not enough: weighted and summed over a path, 1e308 overflows to infinity and the
+            // search's scores to NaN. Real models stay within +-99.
+            if (lp < -kMaxLog10 || std::abs(bo) > kMaxLog10)
+                bad("a log10 value beyond +-" + std::to_string(static_cast<int>(kMaxLog10)));
             if (n == 1) {
                 if (!ids_.emplace(f[1], static_cast<int>(words_.size())).second) bad("the word \"" + f[1] + "\" is listed twice");
                 words_.push_back(f[1]);
@@ -108,7 +114,8 @@ BigramLm::BigramLm(const std::string& arpa) {
             } else {
                 const int a = index(f[1]), b = index(f[2]);
                 if (a < 0 || b < 0) bad("the bigram \"" + f[1] + " " + f[2] + "\" uses a word the unigrams lack");
-                bigrams_[pair_key(a, b)] = lp * kLn10;
+                if (!bigrams_.emplace(pair_key(a, b), lp * kLn10).second)
+                    bad("the bigram \"" + f[1] + " " + f[2] + "\" is listed twice");
             }
         }
     }

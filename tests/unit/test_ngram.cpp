@@ -103,6 +103,9 @@ TEST_SUITE("bigram language model") {
         CHECK(error_of(replaced(kArpa, "-0.7\tone", "0.7\tone")) == "ARPA line 12: the log10 probability 0.7 is above 0");
         CHECK(error_of(replaced(kArpa, "-0.7\tone", "nan\tone")) == "ARPA line 12: the log10 probability \"nan\" is not a finite number");
         CHECK(error_of(replaced(kArpa, "-1.1\ttwo", "-1.1\tone")) == "ARPA line 13: the word \"one\" is listed twice");
+        CHECK(error_of(replaced(kArpa, "-1.5\tpress\ttwo", "-1.5\tpress\tone")) == "ARPA line 19: the bigram \"press one\" is listed twice");
+        CHECK(error_of(replaced(kArpa, "-0.7\tone\t-0.1", "-0.7\tone\t1e308")) == "ARPA line 12: a log10 value beyond +-1000");
+        CHECK(error_of(replaced(kArpa, "-0.7\tone", "-1e307\tone")) == "ARPA line 12: a log10 value beyond +-1000");
         CHECK(error_of(replaced(kArpa, "-1.5\tpress\ttwo", "-1.5\tpress\tthree")) ==
               "ARPA line 19: the bigram \"press three\" uses a word the unigrams lack");
         CHECK(error_of(replaced(kArpa, "\\end\\\n", "")) == "ARPA line 20: no \\end\\ line");
